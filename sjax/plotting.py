@@ -1,0 +1,45 @@
+"""Matplotlib figures for wavefields and seismograms."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sjax.media import LayeredMedium
+from sjax.wave.grid import Grid
+
+__all__ = ["plot_snapshot", "plot_record_section"]
+
+
+def plot_snapshot(ax, field, grid: Grid, medium: LayeredMedium | None = None, *, title="",
+                  clip: float = 0.5, source=None, receivers=None):  # fmt: skip
+    """Image of a ``(nz, nx)`` wavefield on the physical grid (km axes, symmetric colours
+    clipped at ``clip`` × max), with layer interfaces, source (star) and receivers
+    (triangles)."""
+    field = np.asarray(field)
+    depth, width = grid.extent
+    vmax = clip * float(np.max(np.abs(field))) or 1.0
+    image = ax.imshow(field, cmap="seismic", vmin=-vmax, vmax=vmax, aspect="auto",
+                      extent=(0, width / 1e3, depth / 1e3, 0))  # fmt: skip
+    if medium is not None:
+        for z in np.asarray(medium.interface_depths):
+            ax.axhline(z / 1e3, color="k", lw=0.8, ls="--")
+    if source is not None:
+        ax.plot(float(source.x) / 1e3, float(source.z) / 1e3, "*", color="gold", ms=12, mec="k")
+    if receivers is not None:
+        ax.plot(np.asarray(receivers.x) / 1e3, np.asarray(receivers.z) / 1e3, "v", color="k",
+                ms=4)  # fmt: skip
+    ax.set(xlabel="x (km)", ylabel="depth (km)", title=title)
+    return image
+
+
+def plot_record_section(ax, traces, times, offsets, *, title="", scale: float = 0.8):
+    """Wiggle record section: ``traces`` ``(n_receiver, n_time)`` against offset (km), each
+    normalised to ``scale`` × the receiver spacing."""
+    traces, offsets = np.asarray(traces), np.asarray(offsets) / 1e3
+    spacing = np.min(np.diff(np.sort(offsets))) if len(offsets) > 1 else 1.0
+    norm = np.max(np.abs(traces)) or 1.0
+    for trace, offset in zip(traces, offsets):
+        wiggle = offset + scale * spacing * trace / norm
+        ax.plot(wiggle, times, "k", lw=0.6)
+        ax.fill_betweenx(times, offset, wiggle, where=wiggle > offset, color="k", lw=0)
+    ax.set(xlabel="x (km)", ylabel="time (s)", title=title, ylim=(times[-1], times[0]))
