@@ -80,8 +80,13 @@ def _stability_bound(velocity_max: float, grid: Grid) -> float:
 
 
 def fastest_velocity(medium: LayeredMedium, wave: str):
-    """Fastest wave speed (m/s) that the ``wave`` scheme propagates: β_max for SH, α_max for P-SV."""
-    return jnp.max(medium.velocity_s if wave == "sh" else medium.velocity_p)
+    """Fastest wave speed (m/s) that the ``wave`` scheme propagates: β_max for SH, α_max for
+    P-SV. A Python float for a concrete medium (also inside ``jit`` when the medium is closed
+    over), else a traced scalar."""
+    velocity = medium.velocity_s if wave == "sh" else medium.velocity_p
+    if isinstance(velocity, jax.core.Tracer):
+        return jnp.max(velocity)
+    return float(np.max(np.asarray(velocity)))
 
 
 def stable_time_step(
@@ -110,7 +115,7 @@ def stable_time_step(
             "dt cannot be derived from a traced medium (inside jit/vmap/grad): pass dt "
             "explicitly, e.g. stable_time_step(prior_fastest_medium, grid)"
         )
-    return courant * _stability_bound(float(fastest_velocity(medium, wave)), grid)
+    return courant * _stability_bound(fastest_velocity(medium, wave), grid)
 
 
 def check_time_step(dt: float, medium: LayeredMedium, grid: Grid, wave: str = "psv") -> None:
@@ -119,7 +124,7 @@ def check_time_step(dt: float, medium: LayeredMedium, grid: Grid, wave: str = "p
         raise ValueError(f"dt={dt} s must be positive and finite")
     if isinstance(medium.velocity_p, jax.core.Tracer):
         return
-    velocity = float(fastest_velocity(medium, wave))
+    velocity = fastest_velocity(medium, wave)
     bound = _stability_bound(velocity, grid)
     if dt > bound:
         name = "velocity_s" if wave == "sh" else "velocity_p"

@@ -100,7 +100,7 @@ def gather(field: jax.Array, stencil: PointWeights) -> jax.Array:
 
 def scatter_add(field: jax.Array, stencil: PointWeights, amplitudes: jax.Array) -> jax.Array:
     """Add ``amplitudes`` ``(n_point,)`` spread by the stencil into a ``(nz, nx)`` field."""
-    values = stencil.weights * amplitudes[:, None, None]
+    values = (stencil.weights * amplitudes[:, None, None]).astype(field.dtype)
     rows = jnp.broadcast_to(stencil.rows, values.shape)
     cols = jnp.broadcast_to(stencil.cols, values.shape)
     return field.at[rows, cols].add(values)

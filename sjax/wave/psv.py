@@ -85,10 +85,13 @@ def psv_elastic_force(
     dx, dz = grid.spacing_x, grid.spacing_z
     top = "odd" if free_surface else "zero"
 
-    exx = stencils.forward(ux, 1, dx)
-    ezz = stencils.backward(uz, 0, dz)
-    dzux = stencils.forward(ux, 0, dz)
-    dxuz = stencils.backward(uz, 1, dx)
+    nodes, halves = ("node", "node"), ("half", "half")
+    z_half = ("half", "node")
+    ux_padded, uz_padded = stencils.pad(ux, nodes), stencils.pad(uz, halves)
+    exx = stencils.derivative(ux_padded, nodes, 1, dx)  # at (i, j + 1/2)
+    dzux = stencils.derivative(ux_padded, nodes, 0, dz)  # at (i + 1/2, j)
+    ezz = stencils.derivative(uz_padded, halves, 0, dz)  # at (i, j + 1/2)
+    dxuz = stencils.derivative(uz_padded, halves, 1, dx)  # at (i + 1/2, j)
     if free_surface:  # second-order stencils where the 4th-order ones reach above the surface
         ezz = ezz.at[1].set((uz[1] - uz[0]) / dz)
         dzux = dzux.at[0].set((ux[1] - ux[0]) / dz)
@@ -106,10 +109,11 @@ def psv_elastic_force(
         szz = szz.at[0].set(0.0)
     sxz = material.mu_shear * (dzux + m_dzux + dxuz + m_dxuz)
 
-    dsxx = stencils.backward(sxx, 1, dx)
-    dsxz_z = stencils.backward(sxz, 0, dz, top)
-    dsxz_x = stencils.forward(sxz, 1, dx)
-    dszz = stencils.forward(szz, 0, dz, top)
+    dsxx = stencils.derivative(stencils.pad(sxx, ("none", "half")), ("none", "half"), 1, dx)
+    dszz = stencils.derivative(stencils.pad(szz, ("node", "none"), top), ("node", "none"), 0, dz)
+    sxz_padded = stencils.pad(sxz, z_half, top)
+    dsxz_z = stencils.derivative(sxz_padded, z_half, 0, dz)
+    dsxz_x = stencils.derivative(sxz_padded, z_half, 1, dx)
     m_sxx = pml.b_x * m_sxx + pml.a_x * dsxx
     m_sxz_z = pml.b_z * m_sxz_z + pml.a_z * dsxz_z
     m_sxz_x = pml.b_x_half * m_sxz_x + pml.a_x_half * dsxz_x

@@ -92,14 +92,16 @@ def sh_elastic_force(
     psi_x, psi_z, phi_x, phi_z = memory
     top_u, top_s = ("even", "odd") if free_surface else ("zero", "zero")
     dx, dz = grid.spacing_x, grid.spacing_z
-    du_dx = stencils.forward(displacement, 1, dx)
-    du_dz = stencils.forward(displacement, 0, dz, top_u)
+    nodes, x_half, z_half = ("node", "node"), ("none", "half"), ("half", "none")
+    padded = stencils.pad(displacement, nodes, top_u)
+    du_dx = stencils.derivative(padded, nodes, 1, dx)
+    du_dz = stencils.derivative(padded, nodes, 0, dz)
     psi_x = pml.b_x_half * psi_x + pml.a_x_half * du_dx
     psi_z = pml.b_z_half * psi_z + pml.a_z_half * du_dz
-    sigma_x = material.mu_x * (du_dx + psi_x)
-    sigma_z = material.mu_z * (du_dz + psi_z)
-    ds_dx = stencils.backward(sigma_x, 1, dx)
-    ds_dz = stencils.backward(sigma_z, 0, dz, top_s)
+    sigma_x = material.mu_x * (du_dx + psi_x)  # at (i, j + 1/2)
+    sigma_z = material.mu_z * (du_dz + psi_z)  # at (i + 1/2, j)
+    ds_dx = stencils.derivative(stencils.pad(sigma_x, x_half), x_half, 1, dx)
+    ds_dz = stencils.derivative(stencils.pad(sigma_z, z_half, top_s), z_half, 0, dz)
     phi_x = pml.b_x * phi_x + pml.a_x * ds_dx
     phi_z = pml.b_z * phi_z + pml.a_z * ds_dz
     return ds_dx + phi_x + ds_dz + phi_z, (psi_x, psi_z, phi_x, phi_z)

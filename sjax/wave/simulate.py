@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import NamedTuple
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -211,6 +213,18 @@ def simulate(
     dt = float(dt)
     check_time_step(dt, medium, grid, wave)
     n_time = int(math.floor(duration / dt + 1e-9)) + 1
+    return _simulate_core(
+        medium, source, receivers, grid=grid, n_time=n_time, dt=dt, wave=wave, output=output,
+        snapshot_every=snapshot_every, free_surface=free_surface, pml_frequency=pml_frequency,
+        pml_reflection=pml_reflection, checkpoint=checkpoint, progress=progress,
+    )  # fmt: skip
+
+
+@eqx.filter_jit
+def _simulate_core(
+    medium, source, receivers, *, grid, n_time, dt, wave, output, snapshot_every, free_surface,
+    pml_frequency, pml_reflection, checkpoint, progress,
+) -> SimulationResult:  # fmt: skip
     model = build_model(
         medium, grid, source, dt=dt, wave=wave, free_surface=free_surface,
         pml_frequency=pml_frequency, pml_reflection=pml_reflection,
@@ -247,21 +261,18 @@ def simulate(
 
     if checkpoint:
         run_block = jax.checkpoint(run_block)
-    bar = _ProgressBar(n_block, f"{wave.upper()} simulation") if progress else None
 
     def outer(state, inputs):
         index, block_amplitudes = inputs
         state, traces = run_block(state, block_amplitudes)
-        if bar is not None:
-            jax.debug.callback(bar.update, index)
+        if progress:
+            jax.debug.callback(functools.partial(_report_progress, total=n_block, wave=wave), index)
         snap = None
         if snapshot_every:
             snap = jnp.stack([grid.physical(f) for f in fields(state, use_velocity)])
         return state, (traces, snap)
 
     _, (traces, snaps) = jax.lax.scan(outer, state0, (jnp.arange(n_block), amplitudes))
-    if bar is not None:
-        bar.close()
     traces = traces.reshape(n_block * block, *traces.shape[2:])[:n_time]
     traces = jnp.moveaxis(traces, 0, -1)  # (n_receiver, n_component, n_time)
     snapshot_times = None
@@ -270,17 +281,22 @@ def simulate(
     return SimulationResult(traces, times, snaps, snapshot_times)
 
 
-class _ProgressBar:
-    """A tqdm bar fed from a host callback inside the scan."""
+_progress_bar = None
 
-    def __init__(self, total: int, description: str):
-        from tqdm.auto import tqdm
 
-        self._bar = tqdm(total=total, desc=description, unit="block", leave=False)
+def _report_progress(index, *, total: int, wave: str) -> None:
+    """Host callback from the time loop: a tqdm bar opened at block 0, closed at the last."""
+    global _progress_bar
+    from tqdm.auto import tqdm
 
-    def update(self, index):
-        self._bar.n = int(np.max(np.asarray(index))) + 1
-        self._bar.refresh()
-
-    def close(self):
-        self._bar.close()
+    done = int(np.max(np.asarray(index))) + 1
+    if _progress_bar is None or done == 1:
+        if _progress_bar is not None:
+            _progress_bar.close()
+        _progress_bar = tqdm(total=total, desc=f"{wave.upper()} simulation", unit="block",
+                             leave=False)  # fmt: skip
+    _progress_bar.n = done
+    _progress_bar.refresh()
+    if done == total:
+        _progress_bar.close()
+        _progress_bar = None

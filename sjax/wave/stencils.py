@@ -1,14 +1,21 @@
 """4th-order staggered-grid first derivatives.
 
-``forward`` maps nodes ``i`` to half-nodes ``i + 1/2`` (stored at index ``i``); ``backward`` maps
-half-nodes back to nodes. With zero ghost values they are exact negative transposes of each
-other, ``backward = −forwardᵀ``, which makes the stiffness operator ``−backward ∘ C ∘ forward``
-symmetric and the leapfrog scheme conserve a discrete energy exactly.
+A field lives, along each axis, either on nodes ``i`` or on half-nodes ``i + 1/2`` (stored at
+index ``i``). The derivative of a node field is taken at half-nodes (``forward``) and that of a
+half-node field at nodes (``backward``). With zero ghost values the two are exact negative
+transposes, ``backward = −forwardᵀ``, which makes the stiffness operator
+``−backward ∘ C ∘ forward`` symmetric and the leapfrog scheme conserve a discrete energy
+exactly.
 
-At the free surface (top of axis 0) the ghost rows are mirror images: even for the field at
-nodes (``f[−i] = f[i]``) and odd for the field at half-nodes (``g[−1/2−i] = −g[1/2+i]``). These
-two reflections are again exact negative transposes under the node weights (1/2 on the surface
+At the free surface (the start of axis 0) the ghost rows are mirror images about node row 0:
+``f[−k] = ±f[k]`` for node fields and ``g[−1−k] = ±g[k]`` for half-node fields. The even-node /
+odd-half pair is again an exact negative transpose under the node weights (1/2 on the surface
 row, 1 elsewhere).
+
+For speed, a field is padded once (`pad`, both axes, ghost values included) and every
+derivative of it is a combination of shifted slices of that one buffer (`derivative`). The
+padded buffer sits behind an optimisation barrier so XLA materialises it once instead of
+re-padding for every slice.
 """
 
 from __future__ import annotations
@@ -18,58 +25,92 @@ import jax.numpy as jnp
 
 from sjax.wave.grid import FD_COEFFICIENTS
 
-__all__ = ["forward", "backward"]
+__all__ = ["pad", "derivative", "forward", "backward"]
 
 C1, C2 = FD_COEFFICIENTS
+# ghost cells (before, after) of each field kind; "none" for an axis that is not differentiated
+_GHOSTS = {"node": (1, 2), "half": (2, 1), "none": (0, 0)}
 
 
-def _shift_slices(padded: jax.Array, axis: int, start: int, length: int) -> jax.Array:
-    return jax.lax.slice_in_dim(padded, start, start + length, axis=axis)
+def pad(field: jax.Array, kinds: tuple[str, str], top: str = "zero") -> jax.Array:
+    """Ghost-padded copy of a 2-D field, ready for `derivative` along either axis.
 
+    Args:
+        field: ``(nz, nx)`` array.
+        kinds: ``(kind_z, kind_x)``, each ``"node"`` (ghosts 1 before, 2 after), ``"half"``
+            (2 before, 1 after), saying where the field lives along that axis, or ``"none"``
+            (no ghosts; the field will not be differentiated along that axis).
+        top: ghosts before row 0: ``"zero"``, or the ``"even"``/``"odd"`` mirror image about
+            node row 0 (a free surface).
 
-def _pad(field: jax.Array, axis: int, before: int, after: int, top: str, on_nodes: bool):
-    """Pad ``field`` along ``axis``: zeros after the end; before index 0 zeros or a mirror image.
-
-    Nodes mirror about node 0 (``f[-k] = ±f[k]``); half-nodes about the same plane
-    (``g[-1-k] = ±g[k]``).
+    Returns:
+        ``(nz + 3, nx + 3)`` array (no extra size along a ``"none"`` axis).
     """
-    tail = jnp.zeros_like(jax.lax.slice_in_dim(field, 0, after, axis=axis))
-    if top == "zero":
-        head = jnp.zeros_like(jax.lax.slice_in_dim(field, 0, before, axis=axis))
-    elif top in ("even", "odd"):
-        first = 1 if on_nodes else 0
-        head = jnp.flip(jax.lax.slice_in_dim(field, first, first + before, axis=axis), axis=axis)
-        head = head if top == "even" else -head
-    else:
+    for kind in kinds:
+        if kind not in _GHOSTS:
+            raise ValueError(f"kind={kind!r} must be 'node', 'half' or 'none'")
+    padded = jnp.pad(field, [_GHOSTS[k] for k in kinds])
+    if top in ("even", "odd") and kinds[0] != "none":
+        sign = 1.0 if top == "even" else -1.0
+        if kinds[0] == "node":  # padded row 0 is row -1, the image of row 1 (padded row 2)
+            padded = jnp.concatenate([sign * padded[2:3], padded[1:]], axis=0)
+        else:  # padded rows 0, 1 are rows -2, -1: images of rows 1, 0 (padded rows 3, 2)
+            padded = jnp.concatenate([sign * padded[3:4], sign * padded[2:3], padded[2:]], 0)
+    elif top != "zero":
         raise ValueError(f"top={top!r} must be 'zero', 'even' or 'odd'")
-    return jnp.concatenate([head, field, tail], axis=axis)
+    return _materialise(padded)
+
+
+@jax.custom_jvp
+def _materialise(x: jax.Array) -> jax.Array:
+    """Identity that makes XLA compute ``x`` once (optimisation barrier) in the primal program.
+
+    Its derivative is the plain identity, so linearised and transposed programs (gradients,
+    Hessian-vector products) stay free for XLA to fuse.
+    """
+    return jax.lax.optimization_barrier(x)
+
+
+@_materialise.defjvp
+def _materialise_jvp(primals, tangents):
+    return _materialise(primals[0]), tangents[0]
+
+
+def derivative(padded: jax.Array, kinds: tuple[str, str], axis: int, spacing: float):
+    """Derivative along ``axis`` of a field padded by `pad` with the same ``kinds``.
+
+    Node fields are differentiated onto half-nodes, half-node fields onto nodes; in both cases
+    ``d[i] = (C1·(f[i⁺] − f[i⁻]) + C2·(f[i⁺ + 1] − f[i⁻ − 1])) / spacing`` with the two nearest
+    samples ``i⁻ < i⁺``, which in the padded buffer are the same slices for both kinds.
+
+    Returns:
+        ``(nz, nx)`` array.
+    """
+    n = [size - sum(_GHOSTS[kind]) for size, kind in zip(padded.shape, kinds)]
+    other = 1 - axis
+    start_other = _GHOSTS[kinds[other]][0]
+    cut = lambda a, start: jax.lax.slice_in_dim(  # noqa: E731
+        jax.lax.slice_in_dim(a, start, start + n[axis], axis=axis),
+        start_other, start_other + n[other], axis=other,
+    )  # fmt: skip
+    return (C1 * (cut(padded, 2) - cut(padded, 1)) + C2 * (cut(padded, 3) - cut(padded, 0))) / (
+        spacing
+    )
+
+
+def _one_axis(field, axis, spacing, top, kind):
+    kinds = (kind, "none") if axis == 0 else ("none", kind)
+    return derivative(pad(field, kinds, top if axis == 0 else "zero"), kinds, axis, spacing)
 
 
 def forward(field: jax.Array, axis: int, spacing: float, top: str = "zero") -> jax.Array:
-    """Derivative at half-nodes ``i + 1/2`` of a field at nodes ``i`` (same shape).
+    """Derivative at half-nodes of a 2-D node field along ``axis`` (same shape).
 
-    Args:
-        field: array with nodes along ``axis``.
-        axis: the differentiated axis.
-        spacing: node spacing in m.
-        top: ghost rule before index 0: ``"zero"``, or ``"even"``/``"odd"`` mirror about node 0.
+    ``top`` is the ghost rule before row 0 when ``axis == 0`` (see `pad`).
     """
-    n = field.shape[axis]
-    padded = _pad(field, axis, 1, 2, top, on_nodes=True)  # padded[k] = field[k - 1]
-    f = lambda shift: _shift_slices(padded, axis, 1 + shift, n)  # noqa: E731  field[i + shift]
-    return (C1 * (f(1) - f(0)) + C2 * (f(2) - f(-1))) / spacing
+    return _one_axis(field, axis, spacing, top, "node")
 
 
 def backward(field: jax.Array, axis: int, spacing: float, top: str = "zero") -> jax.Array:
-    """Derivative at nodes ``i`` of a field at half-nodes ``i + 1/2`` stored at index ``i``.
-
-    Args:
-        field: array with half-nodes along ``axis``.
-        axis: the differentiated axis.
-        spacing: node spacing in m.
-        top: ghost rule before index 0: ``"zero"``, or ``"even"``/``"odd"`` mirror about node 0.
-    """
-    n = field.shape[axis]
-    padded = _pad(field, axis, 2, 1, top, on_nodes=False)  # padded[k] = field[k - 2]
-    g = lambda shift: _shift_slices(padded, axis, 2 + shift, n)  # noqa: E731  field[i + shift]
-    return (C1 * (g(0) - g(-1)) + C2 * (g(1) - g(-2))) / spacing
+    """Derivative at nodes of a 2-D half-node field along ``axis`` (same shape)."""
+    return _one_axis(field, axis, spacing, top, "half")
