@@ -53,7 +53,7 @@ def wave_demo(out: Path, small: bool = False) -> dict:
     for wave, source in runs.items():
         start = time.perf_counter()
         dt = stable_time_step(medium, grid, wave=wave)
-        every = max(1, round(duration / dt) // 5)  # five snapshots
+        every = max(1, round(duration / dt) // 20)  # 20 snapshots, also the progress steps
         result = simulate(medium, grid, source, receivers, duration=duration, dt=dt, wave=wave,
                           output="velocity", snapshot_every=every, progress=True)  # fmt: skip
         snaps = result.snapshots
@@ -61,7 +61,7 @@ def wave_demo(out: Path, small: bool = False) -> dict:
         seconds = time.perf_counter() - start
         component = -1  # y for SH, z for P-SV
         fig, axes = plt.subplots(1, 2, figsize=(13, 4.5), gridspec_kw={"width_ratios": [1.4, 1]})
-        k = min(2, snaps.shape[0] - 1)
+        k = min(11, snaps.shape[0] - 1)  # about 60 % of the duration
         plot_snapshot(axes[0], snaps[k, component], grid, medium, source=source,
                       receivers=receivers,
                       title=f"{wave.upper()} velocity at t = {float(result.snapshot_times[k]):.2f} s")

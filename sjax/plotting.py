@@ -32,14 +32,22 @@ def plot_snapshot(ax, field, grid: Grid, medium: LayeredMedium | None = None, *,
     return image
 
 
-def plot_record_section(ax, traces, times, offsets, *, title="", scale: float = 0.8):
-    """Wiggle record section: ``traces`` ``(n_receiver, n_time)`` against offset (km), each
-    normalised to ``scale`` × the receiver spacing."""
+def plot_record_section(ax, traces, times, offsets, *, title="", scale: float = 0.8,
+                        normalize: str = "trace"):  # fmt: skip
+    """Wiggle record section: ``traces`` ``(n_receiver, n_time)`` against offset (km), with
+    peaks scaled to ``scale`` × the receiver spacing, per trace (``normalize="trace"``) or for
+    the whole section (``"section"``, which shows the amplitude decay)."""
+    if normalize not in ("trace", "section"):
+        raise ValueError(f"normalize={normalize!r} must be 'trace' or 'section'")
     traces, offsets = np.asarray(traces), np.asarray(offsets) / 1e3
     spacing = np.min(np.diff(np.sort(offsets))) if len(offsets) > 1 else 1.0
-    norm = np.max(np.abs(traces)) or 1.0
-    for trace, offset in zip(traces, offsets):
+    axis = -1 if normalize == "trace" else None
+    norms = np.max(np.abs(traces), axis=axis, keepdims=True)
+    norms = np.broadcast_to(np.where(norms > 0, norms, 1.0), (len(traces), 1))
+    for trace, offset, norm in zip(traces, offsets, norms[:, 0]):
         wiggle = offset + scale * spacing * trace / norm
         ax.plot(wiggle, times, "k", lw=0.6)
         ax.fill_betweenx(times, offset, wiggle, where=wiggle > offset, color="k", lw=0)
-    ax.set(xlabel="x (km)", ylabel="time (s)", title=title, ylim=(times[-1], times[0]))
+    label = "trace-normalised" if normalize == "trace" else "true relative amplitude"
+    ax.set(xlabel="x (km)", ylabel="time (s)", title=f"{title} ({label})",
+           ylim=(times[-1], times[0]))  # fmt: skip
