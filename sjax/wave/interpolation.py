@@ -94,8 +94,14 @@ def point_weights(
 
 
 def gather(field: jax.Array, stencil: PointWeights) -> jax.Array:
-    """Interpolated values ``(n_point,)`` of a ``(nz, nx)`` field at the stencil's points."""
-    return jnp.sum(field[stencil.rows, stencil.cols] * stencil.weights, axis=(1, 2))
+    """Interpolated values ``(n_point,)`` of a ``(nz, nx)`` field at the stencil's points.
+
+    The stencil's indices are clipped into the array when it is built, so the gather promises
+    in-bounds indices; that lets XLA transpose it (the adjoint source in reverse mode) into a
+    cheap in-place scatter instead of a bounds-checked one (halves the gradient cost).
+    """
+    values = field.at[stencil.rows, stencil.cols].get(mode="promise_in_bounds")
+    return jnp.sum(values * stencil.weights, axis=(1, 2))
 
 
 def scatter_add(field: jax.Array, stencil: PointWeights, amplitudes: jax.Array) -> jax.Array:
