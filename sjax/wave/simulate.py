@@ -252,19 +252,19 @@ def _simulate_core(
             values = fields(state, False)
         return jnp.stack([gather(v, s) for v, s in zip(values, stencils)], axis=1)
 
-    def one_step(state, amplitude):
-        new_state = step(model, state, amplitude)
-        return new_state, record(state, new_state)
+    def run_block(model, state, block_amplitudes):
+        def one_step(state, amplitude):
+            new_state = step(model, state, amplitude)
+            return new_state, record(state, new_state)
 
-    def run_block(state, block_amplitudes):
         return jax.lax.scan(one_step, state, block_amplitudes)
 
-    if checkpoint:
+    if checkpoint:  # rematerialise each block in reverse mode; the model is an explicit input
         run_block = jax.checkpoint(run_block)
 
     def outer(state, inputs):
         index, block_amplitudes = inputs
-        state, traces = run_block(state, block_amplitudes)
+        state, traces = run_block(model, state, block_amplitudes)
         if progress:
             jax.debug.callback(functools.partial(_report_progress, total=n_block, wave=wave), index)
         snap = None
