@@ -1,0 +1,42 @@
+"""Detectors (Flax NNX): the GPD phase detector and synthetic training data.
+
+See ``shared/METHODS.md`` §§4–7 for the science. So far this package provides the GPD network
+(`GPD`, `normalize_windows`, `predict_proba`; class order `CLASSES` = P, S, noise; input
+``(batch, 400, 3)`` at 100 Hz, components N, E, Z last) and synthetic three-component records
+with P and S arrivals (`synthetic_records`) cut into labelled GPD windows
+(`gpd_training_windows`).
+"""
+
+from sjax.detect.gpd import (
+    CLASSES,
+    COMPONENTS,
+    GPD,
+    SAMPLING_RATE,
+    WINDOW_SAMPLES,
+    count_parameters,
+    normalize_windows,
+    predict_proba,
+)
+from sjax.detect.synthetic import (
+    GPDWindows,
+    SyntheticRecords,
+    gpd_training_windows,
+    measure_snr,
+    synthetic_records,
+)
+
+__all__ = [
+    "CLASSES",
+    "COMPONENTS",
+    "GPD",
+    "SAMPLING_RATE",
+    "WINDOW_SAMPLES",
+    "count_parameters",
+    "normalize_windows",
+    "predict_proba",
+    "GPDWindows",
+    "SyntheticRecords",
+    "gpd_training_windows",
+    "measure_snr",
+    "synthetic_records",
+]
