@@ -2,7 +2,8 @@
 
 Times are in days since the main shock, magnitudes in magnitude units, ``k`` in events/day.
 See ``shared/METHODS.md`` §3 for the science; this package so far provides catalogues
-(`Catalog` and its loaders), the model pieces and the recorded-event log-likelihood.
+(`Catalog` and its loaders), the model pieces, the recorded-event log-likelihood, a thinning
+simulator (`simulate_catalog`) and the maximum-likelihood fit with parametric μ(t) (`fit`).
 """
 
 from sjax.aftershock.catalog import (
@@ -16,6 +17,21 @@ from sjax.aftershock.catalog import (
     catalog_to_obspy,
     days_since_mainshock,
     ridgecrest_catalog,
+)
+from sjax.aftershock.fit import (
+    MU_MODELS,
+    ConstantMu,
+    FitInfo,
+    FitResult,
+    FitState,
+    LogLinearMu,
+    fit,
+    fit_init,
+    fit_step,
+    from_unconstrained,
+    initial_unconstrained,
+    negative_log_likelihood,
+    unconstrained_names,
 )
 from sjax.aftershock.likelihood import (
     AftershockParams,
@@ -35,6 +51,7 @@ from sjax.aftershock.magnitudes import (
     log_detected_magnitude_integral,
 )
 from sjax.aftershock.omori import exprel, omori_integral, omori_log_rate, omori_rate
+from sjax.aftershock.simulate import simulate_catalog
 
 __all__ = [
     "AftershockParams", "Catalog", "RIDGECREST_MAINSHOCK_MAGNITUDE", "RIDGECREST_MAINSHOCK_TIME",
@@ -45,4 +62,7 @@ __all__ = [
     "exprel", "gutenberg_richter_log_density", "log_detected_magnitude_integral",
     "log_likelihood", "log_likelihood_piecewise", "log_time_quadrature", "omori_integral",
     "omori_log_rate", "omori_rate", "ridgecrest_catalog",
+    "ConstantMu", "FitInfo", "FitResult", "FitState", "LogLinearMu", "MU_MODELS", "fit",
+    "fit_init", "fit_step", "from_unconstrained", "initial_unconstrained",
+    "negative_log_likelihood", "simulate_catalog", "unconstrained_names",
 ]  # fmt: skip

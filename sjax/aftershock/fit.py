@@ -1,0 +1,465 @@
+"""Maximum-likelihood fit of the parametric aftershock model with a parametric μ(t).
+
+Model (METHODS.md §3.1): recorded-event intensity ``k (t+c)^(−p) β e^{−β(M−Mref)} Φ((M−μ(t))/σ)``
+with one of two μ(t) models behind one interface (both are pytrees callable as ``mu_fn(t)``):
+
+* `ConstantMu`: ``μ(t) = mu`` (likelihood exact: `log_likelihood_piecewise` with scalar μ);
+* `LogLinearMu`: ``μ(t) = mu0 − decay · ln(1 + t/tau)``, the log-linear completeness decay of
+  Helmstetter, Kagan & Jackson (2006, BSSA 96:90; M_c(t) = M_main − 4.5 − 0.75 log10 t) with a
+  time scale ``tau`` (days) that keeps μ finite at t = 0: ``mu0`` is μ at the main shock,
+  ``decay`` the drop per e-fold of time for t ≫ tau. ``decay`` is left unconstrained (a
+  negative value is an increasing μ); when it is ~0, ``tau`` is not identified. The time
+  integral uses `log_likelihood` (Gauss–Legendre in ln(t + c), ~1e-12 relative).
+
+Unconstrained parametrisation (the optimisation and covariance space): ``log_k, log_c, p,
+log_b, log_sigma`` then ``mu`` or ``mu0, mu_decay, log_mu_tau``. Positive parameters are
+optimised on the log scale; their natural-scale standard errors follow by the delta method
+(``se(k) ≈ k · se(log k)``; for strongly skewed ones such as ``c`` prefer the log-scale SE in
+`FitResult.unconstrained_standard_errors`).
+
+Algorithm: ``(init, step)`` in the optax/blackjax shape: `fit_init` builds a `FitState` from an
+unconstrained starting vector, `fit_step` does one optimiser update on the objective (negative
+log-likelihood **per event**, so step sizes do not depend on n); `fit` drives Adam for
+``adam_steps`` steps (robust from a crude start) then `optax.lbfgs` with zoom line search until
+the per-event gradient's max-norm is below ``gtol`` (or ``lbfgs_steps``), all inside one
+``jit``. Standard errors come from the inverse of ``jax.hessian`` of the total negative
+log-likelihood at the optimum. Use float64 (``jax_enable_x64``): in float32 the total
+log-likelihood of thousands of events has no digits left for the line search.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from sjax.aftershock.catalog import Catalog
+from sjax.aftershock.likelihood import (
+    AftershockParams,
+    expected_detected_count,
+    log_likelihood,
+    log_likelihood_piecewise,
+)
+
+__all__ = [
+    "ConstantMu",
+    "LogLinearMu",
+    "MU_MODELS",
+    "FitState",
+    "FitInfo",
+    "FitResult",
+    "unconstrained_names",
+    "from_unconstrained",
+    "negative_log_likelihood",
+    "initial_unconstrained",
+    "fit_init",
+    "fit_step",
+    "fit",
+]
+
+_OMORI_NAMES = ("log_k", "log_c", "p", "log_b", "log_sigma")
+_OMORI_NATURAL = ("k", "c", "p", "b", "sigma")
+
+
+class ConstantMu(NamedTuple):
+    """Constant 50 %-detection magnitude, ``μ(t) = mu`` (magnitude units).
+
+    Callable: ``ConstantMu(2.5)(t)`` returns μ with the shape of ``t``.
+    """
+
+    mu: jax.Array
+
+    unconstrained_names = ("mu",)
+
+    def __call__(self, t: jax.Array) -> jax.Array:
+        return jnp.full(jnp.shape(t), self.mu, dtype=jnp.result_type(t, self.mu))
+
+    @staticmethod
+    def from_unconstrained(z: jax.Array) -> "ConstantMu":
+        return ConstantMu(z[0])
+
+    def to_unconstrained(self) -> jax.Array:
+        return jnp.stack([jnp.asarray(self.mu)])
+
+
+class LogLinearMu(NamedTuple):
+    """Log-linear decaying 50 %-detection magnitude, ``μ(t) = mu0 − decay · ln(1 + t/tau)``.
+
+    Attributes:
+        mu0: μ at the main shock (t = 0), magnitude units.
+        decay: drop of μ per e-fold of time for t ≫ tau (magnitude units; 0.75/ln 10 ≈ 0.33 in
+            Helmstetter et al. 2006).
+        tau: time scale in days (> 0).
+    """
+
+    mu0: jax.Array
+    decay: jax.Array
+    tau: jax.Array
+
+    unconstrained_names = ("mu0", "mu_decay", "log_mu_tau")
+
+    def __call__(self, t: jax.Array) -> jax.Array:
+        return self.mu0 - self.decay * jnp.log1p(t / self.tau)
+
+    @staticmethod
+    def from_unconstrained(z: jax.Array) -> "LogLinearMu":
+        return LogLinearMu(z[0], z[1], jnp.exp(z[2]))
+
+    def to_unconstrained(self) -> jax.Array:
+        return jnp.stack([jnp.asarray(self.mu0), jnp.asarray(self.decay), jnp.log(self.tau)])
+
+
+#: μ(t) models by name (the ``mu_model`` argument of `fit`).
+MU_MODELS = {"constant": ConstantMu, "log_linear": LogLinearMu}
+
+
+def _mu_class(mu_model):
+    if isinstance(mu_model, str):
+        if mu_model not in MU_MODELS:
+            raise ValueError(f"mu_model={mu_model!r} is unknown; choose one of {list(MU_MODELS)}")
+        return MU_MODELS[mu_model]
+    if mu_model in MU_MODELS.values():
+        return mu_model
+    raise ValueError(f"mu_model={mu_model!r} is unknown; choose one of {list(MU_MODELS)}")
+
+
+def unconstrained_names(mu_model="log_linear") -> tuple[str, ...]:
+    """Names of the entries of the unconstrained vector for ``mu_model``."""
+    return _OMORI_NAMES + _mu_class(mu_model).unconstrained_names
+
+
+def _natural_names(mu_model) -> tuple[str, ...]:
+    return _OMORI_NATURAL + tuple(_mu_class(mu_model)._fields)
+
+
+def from_unconstrained(z: jax.Array, mu_model="log_linear"):
+    """Unconstrained vector ``z`` ``(5 + n_mu,)`` → ``(AftershockParams, μ model)``."""
+    params = AftershockParams(
+        k=jnp.exp(z[0]), c=jnp.exp(z[1]), p=z[2], b=jnp.exp(z[3]), sigma=jnp.exp(z[4])
+    )
+    return params, _mu_class(mu_model).from_unconstrained(z[5:])
+
+
+def _natural_vector(z: jax.Array, mu_model) -> jax.Array:
+    params, mu = from_unconstrained(z, mu_model)
+    return jnp.stack([*params, *mu])
+
+
+def negative_log_likelihood(
+    z: jax.Array,
+    catalog: Catalog,
+    mu_model="log_linear",
+    *,
+    reference_magnitude: float,
+    magnitude_cutoff: float | None = None,
+) -> jax.Array:
+    """Total negative log-likelihood of ``catalog`` at the unconstrained vector ``z``.
+
+    Pure; works under ``jit``/``grad``/``hessian``.
+
+    Args:
+        z: ``(5 + n_mu,)`` unconstrained parameters (`unconstrained_names`).
+        catalog: `Catalog` (its window is the observation window).
+        mu_model: ``"constant"`` / ``"log_linear"`` or the class.
+        reference_magnitude: Mref; magnitude_cutoff: optional catalogue cut Mc.
+
+    Returns:
+        Scalar ``−ℓ``.
+    """
+    params, mu = from_unconstrained(z, mu_model)
+    if isinstance(mu, ConstantMu):
+        ll = log_likelihood_piecewise(
+            params, catalog, mu.mu, reference_magnitude=reference_magnitude,
+            magnitude_cutoff=magnitude_cutoff,
+        )  # fmt: skip
+    else:
+        ll = log_likelihood(params, catalog, mu, reference_magnitude=reference_magnitude,
+                            magnitude_cutoff=magnitude_cutoff)  # fmt: skip
+    return -ll
+
+
+def initial_unconstrained(
+    catalog: Catalog,
+    mu_model="log_linear",
+    *,
+    reference_magnitude: float,
+    magnitude_cutoff: float | None = None,
+) -> jax.Array:
+    """A crude data-driven starting point (unconstrained vector).
+
+    b = 1, σ = 0.2, p = 1.05, c = 0.01 day; μ from the recorded magnitudes using
+    ``M = N(μ − βσ², σ²) + Exp(β)`` (mean ``μ − βσ² + 1/β``): the mean for `ConstantMu`, a
+    least-squares line in ``ln(1 + t/tau)`` with tau = 0.01 day for `LogLinearMu`; then k
+    such that the expected recorded count equals n.
+    """
+    cls = _mu_class(mu_model)
+    times, mags = np.asarray(catalog.times), np.asarray(catalog.magnitudes)
+    b0, sigma0, p0, c0, tau0 = 1.0, 0.2, 1.05, 0.01, 0.01
+    beta0 = b0 * np.log(10.0)
+    shifted = mags - 1.0 / beta0 + beta0 * sigma0**2
+    if cls is ConstantMu:
+        mu_z = np.array([shifted.mean()])
+    else:
+        x = -np.log1p(times / tau0)
+        slope, intercept = np.polyfit(x, shifted, 1) if np.ptp(x) > 0 else (0.0, shifted.mean())
+        mu_z = np.array([intercept, max(slope, 0.0), np.log(tau0)])
+    z = np.concatenate([[0.0, np.log(c0), p0, np.log(b0), np.log(sigma0)], mu_z])
+    expected = _expected_count_at(jnp.asarray(z), catalog.start, catalog.end, cls,
+                                  reference_magnitude, magnitude_cutoff)  # fmt: skip
+    z[0] = np.log(catalog.n_events) - np.log(float(expected))
+    return jnp.asarray(z, dtype=catalog.times.dtype)
+
+
+@functools.partial(jax.jit, static_argnums=(3, 4, 5))
+def _expected_count_at(z, start, end, mu_model, reference_magnitude, magnitude_cutoff):
+    params, mu = from_unconstrained(z, mu_model)
+    return expected_detected_count(
+        params, start, end, mu, reference_magnitude=reference_magnitude,
+        magnitude_cutoff=magnitude_cutoff,
+    )  # fmt: skip
+
+
+class FitState(NamedTuple):
+    """State of the optimiser.
+
+    Attributes:
+        z: ``(n_params,)`` unconstrained parameters.
+        value: scalar objective (negative log-likelihood per event) at ``z``.
+        grad: ``(n_params,)`` its gradient.
+        opt_state: the optax state.
+        count: int scalar, number of steps taken.
+    """
+
+    z: jax.Array
+    value: jax.Array
+    grad: jax.Array
+    opt_state: optax.OptState
+    count: jax.Array
+
+
+class FitInfo(NamedTuple):
+    """Per-step diagnostics: ``value`` (objective after the step) and ``grad_norm`` (max-norm)."""
+
+    value: jax.Array
+    grad_norm: jax.Array
+
+
+def fit_init(
+    z: jax.Array,
+    objective: Callable[[jax.Array], jax.Array],
+    optimizer: optax.GradientTransformationExtraArgs,
+) -> FitState:
+    """`FitState` at the unconstrained start ``z`` for ``objective`` (scalar function of z)."""
+    value, grad = jax.value_and_grad(objective)(z)
+    return FitState(z, value, grad, optimizer.init(z), jnp.zeros((), jnp.int32))
+
+
+def fit_step(
+    state: FitState,
+    objective: Callable[[jax.Array], jax.Array],
+    optimizer: optax.GradientTransformationExtraArgs,
+) -> tuple[FitState, FitInfo]:
+    """One optimiser update. ``optimizer`` receives ``value``, ``grad`` and ``value_fn`` as
+    extra arguments (wrap plain transformations with `optax.with_extra_args_support`)."""
+    updates, opt_state = optimizer.update(
+        state.grad, state.opt_state, state.z, value=state.value, grad=state.grad,
+        value_fn=objective,
+    )  # fmt: skip
+    z = optax.apply_updates(state.z, updates)
+    value, grad = jax.value_and_grad(objective)(z)
+    new = FitState(z, value, grad, opt_state, state.count + 1)
+    return new, FitInfo(value, jnp.max(jnp.abs(grad)))
+
+
+class FitResult(NamedTuple):
+    """Result of `fit`.
+
+    Attributes:
+        params: `AftershockParams` at the maximum-likelihood estimate.
+        mu: fitted μ(t) model (`ConstantMu` or `LogLinearMu`), callable as ``mu_fn``.
+        params_standard_errors: `AftershockParams` of natural-scale standard errors (delta
+            method from the log scale for k, c, b, sigma).
+        mu_standard_errors: same structure as ``mu``, standard errors.
+        names: natural parameter names, ``(n_params,)``.
+        estimates: ``(n_params,)`` natural-scale estimates, in ``names`` order.
+        covariance: ``(n_params, n_params)`` natural-scale covariance (delta method).
+        unconstrained_names, unconstrained, unconstrained_covariance,
+        unconstrained_standard_errors: the same on the optimisation scale (``log_k``, …).
+        log_likelihood: maximised log-likelihood (scalar).
+        grad_norm: max-norm of the per-event gradient at the optimum.
+        n_steps: Adam + L-BFGS steps taken.
+        converged: ``grad_norm <= gtol`` and a positive-definite Hessian (otherwise the
+            standard errors are NaN).
+        n_events: number of events fitted.
+    """
+
+    params: AftershockParams
+    mu: NamedTuple
+    params_standard_errors: AftershockParams
+    mu_standard_errors: NamedTuple
+    names: tuple
+    estimates: jax.Array
+    covariance: jax.Array
+    unconstrained_names: tuple
+    unconstrained: jax.Array
+    unconstrained_covariance: jax.Array
+    unconstrained_standard_errors: jax.Array
+    log_likelihood: jax.Array
+    grad_norm: jax.Array
+    n_steps: int
+    converged: bool
+    n_events: int
+
+    def summary(self) -> dict[str, tuple[float, float]]:
+        """``{name: (estimate, standard error)}`` on the natural scale."""
+        se = np.sqrt(np.diag(np.asarray(self.covariance)))
+        return {n: (float(v), float(s)) for n, v, s in zip(self.names, self.estimates, se)}
+
+
+@functools.partial(jax.jit, static_argnames=("mu_model", "reference_magnitude",
+                                             "magnitude_cutoff", "adam_steps", "lbfgs_steps",
+                                             "learning_rate", "gtol"))  # fmt: skip
+def _optimize(z0, catalog, *, mu_model, reference_magnitude, magnitude_cutoff, adam_steps,
+              lbfgs_steps, learning_rate, gtol):  # fmt: skip
+    n = catalog.times.shape[0]
+
+    def total(z):
+        return negative_log_likelihood(z, catalog, mu_model,
+                                       reference_magnitude=reference_magnitude,
+                                       magnitude_cutoff=magnitude_cutoff)  # fmt: skip
+
+    def objective(z):
+        return total(z) / n
+
+    adam = optax.with_extra_args_support(optax.adam(learning_rate))
+    state = fit_init(z0, objective, adam)
+    state, _ = jax.lax.scan(lambda s, _: fit_step(s, objective, adam), state, None,
+                            length=adam_steps)  # fmt: skip
+
+    lbfgs = optax.lbfgs()
+    state = fit_init(state.z, objective, lbfgs)._replace(count=state.count)
+
+    def not_done(s):
+        return (s.count < adam_steps + lbfgs_steps) & (jnp.max(jnp.abs(s.grad)) > gtol) & (
+            jnp.all(jnp.isfinite(s.z))
+        )  # fmt: skip
+
+    state = jax.lax.while_loop(not_done, lambda s: fit_step(s, objective, lbfgs)[0], state)
+    z = state.z
+    hessian = jax.hessian(total)(z)
+    jac = jax.jacfwd(lambda x: _natural_vector(x, mu_model))(z)
+    return z, -total(z), jnp.max(jnp.abs(state.grad)), state.count, hessian, jac
+
+
+def fit(
+    catalog: Catalog,
+    *,
+    reference_magnitude: float,
+    mu_model="log_linear",
+    magnitude_cutoff: float | None = None,
+    window: tuple[float, float] | None = None,
+    initial: jax.Array | None = None,
+    adam_steps: int = 300,
+    lbfgs_steps: int = 500,
+    learning_rate: float = 0.02,
+    gtol: float = 1e-7,
+) -> FitResult:
+    """Maximum-likelihood fit of k, c, p, b, σ and the μ(t) parameters, with standard errors.
+
+    Args:
+        catalog: `Catalog` of recorded events (its window is the observation window unless
+            ``window`` is given).
+        reference_magnitude: Mref, the magnitude ``k`` refers to (keep it fixed across fits,
+            e.g. the main-shock magnitude).
+        mu_model: ``"log_linear"`` (`LogLinearMu`, default) or ``"constant"`` (`ConstantMu`),
+            or the class.
+        magnitude_cutoff: catalogue cut Mc (every magnitude must be ≥ Mc), or None.
+        window: optional ``(start, end)`` in days (or absolute times) to fit a sub-window via
+            `Catalog.window`.
+        initial: optional unconstrained start ``(n_params,)``; default `initial_unconstrained`.
+        adam_steps: Adam steps (learning rate ``learning_rate`` on the per-event objective).
+        lbfgs_steps: maximum L-BFGS steps after Adam.
+        gtol: stop when the max-norm of the per-event gradient is ≤ gtol.
+
+    Returns:
+        `FitResult` (estimates, standard errors from the inverse Hessian, log-likelihood,
+        convergence diagnostics).
+
+    Raises:
+        ValueError: empty window, too few events for the number of parameters, magnitudes below
+            ``magnitude_cutoff``, unknown ``mu_model``, a bad ``initial``.
+        TypeError: ``catalog`` is not a `Catalog`.
+    """
+    if not isinstance(catalog, Catalog):
+        raise TypeError(f"catalog must be a sjax.aftershock.Catalog, got {type(catalog).__name__}")
+    cls = _mu_class(mu_model)
+    if window is not None:
+        catalog = catalog.window(*window)  # raises ValueError on an empty window
+    names_z = unconstrained_names(cls)
+    n_params = len(names_z)
+    n = catalog.n_events
+    if n <= n_params:
+        raise ValueError(
+            f"catalogue has {n} events on [{float(catalog.start)}, {float(catalog.end)}] days: "
+            f"too few to fit {n_params} parameters (needs more than {n_params})"
+        )
+    if magnitude_cutoff is not None:
+        low = np.flatnonzero(np.asarray(catalog.magnitudes) < magnitude_cutoff)
+        if low.size:
+            raise ValueError(
+                f"{low.size} event(s) have magnitude below magnitude_cutoff={magnitude_cutoff} "
+                f"(e.g. magnitudes[{low[0]}]={float(catalog.magnitudes[low[0]])}); use "
+                "catalog.above(magnitude_cutoff)"
+            )
+        magnitude_cutoff = float(magnitude_cutoff)
+    reference_magnitude = float(reference_magnitude)
+    if initial is None:
+        z0 = initial_unconstrained(catalog, cls, reference_magnitude=reference_magnitude,
+                                   magnitude_cutoff=magnitude_cutoff)  # fmt: skip
+    else:
+        z0 = jnp.asarray(initial, dtype=catalog.times.dtype)
+        if z0.shape != (n_params,) or not bool(jnp.all(jnp.isfinite(z0))):
+            raise ValueError(f"initial must be finite with shape ({n_params},), got {z0.shape}")
+
+    z, ll, grad_norm, count, hessian, jac = _optimize(
+        z0, catalog, mu_model=cls, reference_magnitude=reference_magnitude,
+        magnitude_cutoff=magnitude_cutoff, adam_steps=int(adam_steps),
+        lbfgs_steps=int(lbfgs_steps), learning_rate=float(learning_rate), gtol=float(gtol),
+    )  # fmt: skip
+    hessian = np.asarray(hessian)
+    positive = bool(np.all(np.isfinite(hessian))) and bool(
+        np.all(np.linalg.eigvalsh(0.5 * (hessian + hessian.T)) > 0)
+    )
+    if positive:
+        cov_z = np.linalg.inv(hessian)
+        cov_z = 0.5 * (cov_z + cov_z.T)
+    else:
+        cov_z = np.full_like(hessian, np.nan)
+    jac = np.asarray(jac)
+    cov = jac @ cov_z @ jac.T
+    params, mu = from_unconstrained(z, cls)
+    se = np.sqrt(np.diag(cov))
+    estimates = jnp.stack([*params, *mu])
+    converged = bool(float(grad_norm) <= gtol) and positive and bool(np.isfinite(float(ll)))
+    return FitResult(
+        params=params,
+        mu=mu,
+        params_standard_errors=AftershockParams(*(jnp.asarray(s) for s in se[:5])),
+        mu_standard_errors=cls(*(jnp.asarray(s) for s in se[5:])),
+        names=_natural_names(cls),
+        estimates=estimates,
+        covariance=jnp.asarray(cov),
+        unconstrained_names=names_z,
+        unconstrained=z,
+        unconstrained_covariance=jnp.asarray(cov_z),
+        unconstrained_standard_errors=jnp.sqrt(jnp.diag(jnp.asarray(cov_z))),
+        log_likelihood=ll,
+        grad_norm=grad_norm,
+        n_steps=int(count),
+        converged=converged,
+        n_events=n,
+    )
