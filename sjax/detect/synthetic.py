@@ -31,6 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sjax._arrays import is_concrete
 from sjax.detect.gpd import CLASSES, COMPONENTS, SAMPLING_RATE, WINDOW_SAMPLES
 
 __all__ = [
@@ -101,10 +102,6 @@ def measure_snr(signal: jax.Array, noise: jax.Array) -> jax.Array:
     peak = jnp.max(jnp.abs(signal), axis=(-2, -1))
     rms = jnp.sqrt(jnp.mean(noise**2, axis=(-2, -1)))
     return peak / rms
-
-
-def _is_concrete(x) -> bool:
-    return not isinstance(x, jax.core.Tracer)
 
 
 def _check_range(name: str, value, low: float = 0.0, strict: bool = True) -> tuple[float, float]:
@@ -221,7 +218,7 @@ def synthetic_records(
             f"latest S onset is at p_onset[1] + s_minus_p[1] = {p_hi + sp_hi:g} s"
         )
     snr = jnp.broadcast_to(jnp.asarray(snr, dtype=dtype), (n,))
-    if _is_concrete(snr) and not bool(np.all(np.asarray(snr) > 0)):
+    if is_concrete(snr) and not bool(np.all(np.asarray(snr) > 0)):
         raise ValueError(f"snr={np.asarray(snr)} must be > 0 (an amplitude ratio, not dB)")
 
     ranges = (
@@ -369,7 +366,7 @@ def gpd_training_windows(
     waveforms = records.waveforms
     n, _, n_samples = waveforms.shape
     p_index, s_index = records.p_index, records.s_index
-    if _is_concrete(p_index) and _is_concrete(s_index):
+    if is_concrete(p_index, s_index):
         p_np, s_np = np.asarray(p_index), np.asarray(s_index)
         lowest = max(WINDOW_SAMPLES + noise_margin, half + jitter)
         if p_np.min() < lowest:

@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sjax._arrays import is_concrete
 from sjax.media import LayeredMedium
 
 __all__ = ["Grid", "stable_time_step", "check_time_step", "fastest_velocity", "FD_COEFFICIENTS"]
@@ -84,7 +85,7 @@ def fastest_velocity(medium: LayeredMedium, wave: str):
     P-SV. A Python float for a concrete medium (also inside ``jit`` when the medium is closed
     over), else a traced scalar."""
     velocity = medium.velocity_s if wave == "sh" else medium.velocity_p
-    if isinstance(velocity, jax.core.Tracer):
+    if not is_concrete(velocity):
         return jnp.max(velocity)
     return float(np.max(np.asarray(velocity)))
 
@@ -110,7 +111,7 @@ def stable_time_step(
     """
     if not 0 < courant <= 1:
         raise ValueError(f"courant={courant} must lie in (0, 1]")
-    if isinstance(medium.velocity_p, jax.core.Tracer):
+    if not is_concrete(medium.velocity_p, medium.velocity_s):
         raise ValueError(
             "dt cannot be derived from a traced medium (inside jit/vmap/grad): pass dt "
             "explicitly, e.g. stable_time_step(prior_fastest_medium, grid)"
@@ -122,7 +123,7 @@ def check_time_step(dt: float, medium: LayeredMedium, grid: Grid, wave: str = "p
     """Raise ``ValueError`` if ``dt`` (s) violates the CFL bound for a concrete medium."""
     if not (np.isfinite(dt) and dt > 0):
         raise ValueError(f"dt={dt} s must be positive and finite")
-    if isinstance(medium.velocity_p, jax.core.Tracer):
+    if not is_concrete(medium.velocity_p, medium.velocity_s):
         return
     velocity = fastest_velocity(medium, wave)
     bound = _stability_bound(velocity, grid)

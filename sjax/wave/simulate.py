@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sjax._arrays import is_concrete
 from sjax.media import LayeredMedium
 from sjax.wave.boundaries import pml_coefficients
 from sjax.wave.grid import Grid, check_time_step, fastest_velocity, stable_time_step
@@ -151,7 +152,7 @@ def _validate(medium, grid, source, receivers, wave, output, duration, snapshot_
     depth, width = grid.extent
     points = {"receivers": (receivers.x, receivers.z), "source": (source.x, source.z)}
     for name, (x, z) in points.items():
-        if isinstance(x, jax.core.Tracer) or isinstance(z, jax.core.Tracer):
+        if not is_concrete(x, z):
             continue
         x, z = np.asarray(x), np.asarray(z)
         if np.any((x < 0) | (x > width) | (z < 0) | (z > depth)):

@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sjax._arrays import as_float
+from sjax._arrays import as_float, is_concrete
 
 __all__ = [
     "Ricker",
@@ -39,7 +39,7 @@ class Ricker(eqx.Module):
         self.frequency = as_float(frequency)
         self.origin_time = as_float(origin_time)
         self.amplitude = as_float(amplitude)
-        if not isinstance(self.frequency, jax.core.Tracer) and np.any(
+        if is_concrete(self.frequency) and np.any(
             ~(np.asarray(self.frequency) > 0)
         ):
             raise ValueError(f"frequency={self.frequency} Hz must be positive")
