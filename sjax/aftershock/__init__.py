@@ -1,9 +1,18 @@
 """Aftershock forecasting: Omori–Utsu × Gutenberg–Richter with a detection function.
 
 Times are in days since the main shock, magnitudes in magnitude units, ``k`` in events/day.
-See ``shared/METHODS.md`` §3 for the science; this package so far provides catalogues
-(`Catalog` and its loaders), the model pieces, the recorded-event log-likelihood, a thinning
-simulator (`simulate_catalog`) and the maximum-likelihood fit with parametric μ(t) (`fit`).
+See ``shared/METHODS.md`` §3 for the science. The package provides catalogues (`Catalog` and
+its loaders), the model pieces, the recorded-event log-likelihood, a thinning simulator
+(`simulate_catalog`), three μ(t) models behind fits that share the first five unconstrained
+parameters (``log_k, log_c, p, log_b, log_sigma``):
+
+* parametric μ(t) by maximum likelihood (`fit`, `ConstantMu`, `LogLinearMu`);
+* the Omi et al. state-space smoothing baseline (`fit_state_space`);
+* the Gaussian-process model (`fit_gp`, exact or pairwise-composite, Godambe uncertainty;
+  `sample_gp_nuts`, the exact model by NUTS, in `sjax.aftershock.nuts`);
+
+and forecasts from posterior draws (`parameter_draws`, `forecast`) with plots
+(`sjax.aftershock.plots`).
 """
 
 from sjax.aftershock.catalog import (
@@ -33,6 +42,18 @@ from sjax.aftershock.fit import (
     negative_log_likelihood,
     unconstrained_names,
 )
+from sjax.aftershock.forecast import (
+    Forecast,
+    completeness_magnitude,
+    expected_count,
+    forecast,
+    observed_counts,
+    parameter_draws,
+    poisson_mixture_cdf,
+    poisson_mixture_quantile,
+)
+from sjax.aftershock.gp import GPConfig, GPFitResult, fit_gp
+from sjax.aftershock.kernels import Matern52, SquaredExponential
 from sjax.aftershock.likelihood import (
     AftershockParams,
     detected_log_intensity,
@@ -52,6 +73,7 @@ from sjax.aftershock.magnitudes import (
 )
 from sjax.aftershock.omori import exprel, omori_integral, omori_log_rate, omori_rate
 from sjax.aftershock.simulate import simulate_catalog
+from sjax.aftershock.state_space import PiecewiseConstantMu, StateSpaceResult, fit_state_space
 
 __all__ = [
     "AftershockParams", "Catalog", "RIDGECREST_MAINSHOCK_MAGNITUDE", "RIDGECREST_MAINSHOCK_TIME",
@@ -65,4 +87,8 @@ __all__ = [
     "ConstantMu", "FitInfo", "FitResult", "FitState", "LogLinearMu", "MU_MODELS", "fit",
     "fit_init", "fit_step", "from_unconstrained", "initial_unconstrained",
     "negative_log_likelihood", "simulate_catalog", "unconstrained_names",
+    "Forecast", "completeness_magnitude", "expected_count", "forecast", "observed_counts",
+    "parameter_draws", "poisson_mixture_cdf", "poisson_mixture_quantile",
+    "GPConfig", "GPFitResult", "fit_gp", "Matern52", "SquaredExponential",
+    "PiecewiseConstantMu", "StateSpaceResult", "fit_state_space",
 ]  # fmt: skip

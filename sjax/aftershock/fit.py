@@ -22,7 +22,9 @@ unconstrained starting vector, `fit_step` does one optimiser update on the objec
 log-likelihood **per event**, so step sizes do not depend on n); `fit` drives Adam for
 ``adam_steps`` steps (robust from a crude start) then `optax.lbfgs` with zoom line search until
 the per-event gradient's max-norm is below ``gtol`` (or ``lbfgs_steps``), all inside one
-``jit``. Standard errors come from the inverse of ``jax.hessian`` of the total negative
+``jit``; the event arrays are padded with zero-weight events to a size bucket (multiples of
+`PAD_MULTIPLE` = 256) so that catalogues of different lengths share one compilation. Standard
+errors come from the inverse of ``jax.hessian`` of the total negative
 log-likelihood at the optimum. Use float64 (``jax_enable_x64``): in float32 the total
 log-likelihood of thousands of events has no digits left for the line search.
 """
@@ -156,6 +158,7 @@ def negative_log_likelihood(
     *,
     reference_magnitude: float,
     magnitude_cutoff: float | None = None,
+    event_weights: jax.Array | None = None,
 ) -> jax.Array:
     """Total negative log-likelihood of ``catalog`` at the unconstrained vector ``z``.
 
@@ -166,6 +169,8 @@ def negative_log_likelihood(
         catalog: `Catalog` (its window is the observation window).
         mu_model: ``"constant"`` / ``"log_linear"`` or the class.
         reference_magnitude: Mref; magnitude_cutoff: optional catalogue cut Mc.
+        event_weights: optional ``(n,)`` 0/1 mask; zero-weight events (padding) are ignored
+            (see `sjax.aftershock.likelihood`). Default None: every event counts.
 
     Returns:
         Scalar ``−ℓ``.
@@ -174,11 +179,12 @@ def negative_log_likelihood(
     if isinstance(mu, ConstantMu):
         ll = log_likelihood_piecewise(
             params, catalog, mu.mu, reference_magnitude=reference_magnitude,
-            magnitude_cutoff=magnitude_cutoff,
+            magnitude_cutoff=magnitude_cutoff, event_weights=event_weights,
         )  # fmt: skip
     else:
         ll = log_likelihood(params, catalog, mu, reference_magnitude=reference_magnitude,
-                            magnitude_cutoff=magnitude_cutoff)  # fmt: skip
+                            magnitude_cutoff=magnitude_cutoff,
+                            event_weights=event_weights)  # fmt: skip
     return -ll
 
 
@@ -320,17 +326,46 @@ class FitResult(NamedTuple):
         return {n: (float(v), float(s)) for n, v, s in zip(self.names, self.estimates, se)}
 
 
+#: Event arrays are padded to a multiple of this size (larger steps for very large catalogues,
+#: see `_padded_size`) so that `_optimize` compiles once per size bucket, not once per n.
+PAD_MULTIPLE = 256
+
+
+def _padded_size(n: int) -> int:
+    """Smallest multiple of ``max(PAD_MULTIPLE, 2^(bit_length(n) − 5))`` that is ≥ n (≤ 256
+    padded events up to n = 8191, ≤ 6 % padding beyond)."""
+    step = max(PAD_MULTIPLE, 2 ** max(0, int(n).bit_length() - 5))
+    return -(-int(n) // step) * step
+
+
+def _pad_events(catalog: Catalog) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """``(times, magnitudes, weights)`` padded to `_padded_size`: the padding events sit at
+    ``t = end`` (zero-length piecewise intervals) with the last magnitude and weight 0."""
+    # On the host (numpy): eager jnp ops would compile anew for every (n, n_pad).
+    dtype = catalog.times.dtype
+    times, mags = np.asarray(catalog.times), np.asarray(catalog.magnitudes)
+    n = times.shape[0]
+    n_pad = _padded_size(n) - n
+    times = np.concatenate([times, np.full(n_pad, np.asarray(catalog.end), times.dtype)])
+    mags = np.concatenate([mags, np.full(n_pad, mags[-1], mags.dtype)])
+    weights = np.concatenate([np.ones(n), np.zeros(n_pad)])
+    return jnp.asarray(times, dtype), jnp.asarray(mags, dtype), jnp.asarray(weights, dtype)
+
+
 @functools.partial(jax.jit, static_argnames=("mu_model", "reference_magnitude",
                                              "magnitude_cutoff", "adam_steps", "lbfgs_steps",
                                              "learning_rate", "gtol"))  # fmt: skip
-def _optimize(z0, catalog, *, mu_model, reference_magnitude, magnitude_cutoff, adam_steps,
-              lbfgs_steps, learning_rate, gtol):  # fmt: skip
-    n = catalog.times.shape[0]
+def _optimize(z0, times, magnitudes, weights, start, end, *, mu_model, reference_magnitude,
+              magnitude_cutoff, adam_steps, lbfgs_steps, learning_rate, gtol):  # fmt: skip
+    # Traced fields: the Catalog is not validated here (the padding repeats (end, M) events).
+    catalog = Catalog(times, magnitudes, start, end)
+    n = jnp.sum(weights)
 
     def total(z):
         return negative_log_likelihood(z, catalog, mu_model,
                                        reference_magnitude=reference_magnitude,
-                                       magnitude_cutoff=magnitude_cutoff)  # fmt: skip
+                                       magnitude_cutoff=magnitude_cutoff,
+                                       event_weights=weights)  # fmt: skip
 
     def objective(z):
         return total(z) / n
@@ -425,9 +460,10 @@ def fit(
         if z0.shape != (n_params,) or not bool(jnp.all(jnp.isfinite(z0))):
             raise ValueError(f"initial must be finite with shape ({n_params},), got {z0.shape}")
 
+    times, magnitudes, weights = _pad_events(catalog)
     z, ll, grad_norm, count, hessian, jac = _optimize(
-        z0, catalog, mu_model=cls, reference_magnitude=reference_magnitude,
-        magnitude_cutoff=magnitude_cutoff, adam_steps=int(adam_steps),
+        z0, times, magnitudes, weights, catalog.start, catalog.end, mu_model=cls,
+        reference_magnitude=reference_magnitude, magnitude_cutoff=magnitude_cutoff, adam_steps=int(adam_steps),
         lbfgs_steps=int(lbfgs_steps), learning_rate=float(learning_rate), gtol=float(gtol),
     )  # fmt: skip
     hessian = np.asarray(hessian)

@@ -26,6 +26,13 @@ The parameters are unconstrained numbers here: positivity of ``k``, ``c``, ``b``
 the caller's business (e.g. optimise their logarithms). ``reference_magnitude`` is a fixed
 constant (keep it, e.g. the main-shock magnitude, the same across fits: ``k`` scales with
 ``e^{−β Mref}``).
+
+Padding (``event_weights``): the likelihoods accept an optional ``(n,)`` 0/1 mask. A zero-weight
+event contributes nothing: its log-intensity term is dropped and, in the piecewise integral, the
+interval it closes is merged with the next weighted event's (μ is taken from the next weighted
+event, or from the last weighted event for trailing ones). Appending zero-weight events at
+``t = end`` therefore leaves the value unchanged, which lets `sjax.aftershock.fit` pad event
+arrays to a few fixed sizes so that one compilation serves catalogues of different lengths.
 """
 
 from __future__ import annotations
@@ -109,6 +116,30 @@ def detected_log_intensity(
     )
 
 
+def _weighted_event_sum(terms: jax.Array, event_weights: jax.Array | None) -> jax.Array:
+    """``Σ_i w_i terms_i`` (plain sum when ``event_weights`` is None); zero-weight terms are
+    excluded with ``where`` so that non-finite padding values cannot leak into the sum."""
+    if event_weights is None:
+        return jnp.sum(terms)
+    w = jnp.broadcast_to(jnp.asarray(event_weights, terms.dtype), terms.shape)
+    return jnp.sum(jnp.where(w > 0, w * terms, jnp.zeros_like(terms)))
+
+
+def _mu_for_intervals(mu: jax.Array, event_weights: jax.Array | None) -> jax.Array:
+    """μ per event with zero-weight events taking the μ of the next weighted event (or of the
+    last weighted one when none follows): the piecewise integral then equals the integral of
+    the catalogue without the zero-weight events. ``mu`` is ``(n,)``."""
+    if event_weights is None:
+        return mu
+    n = mu.shape[0]
+    index = jnp.arange(n)
+    active = jnp.broadcast_to(jnp.asarray(event_weights), (n,)) > 0
+    following = jax.lax.cummin(jnp.where(active, index, n), reverse=True)
+    preceding = jax.lax.cummax(jnp.where(active, index, -1))
+    source = jnp.where(following < n, following, jnp.maximum(preceding, 0))
+    return mu[source]
+
+
 def log_time_quadrature(
     start: jax.Array, end: jax.Array, offset: jax.Array, n_panels: int = 16, order: int = 16
 ) -> tuple[jax.Array, jax.Array]:
@@ -176,6 +207,7 @@ def expected_detected_count_piecewise(
     *,
     reference_magnitude: float,
     magnitude_cutoff: float | None = None,
+    event_weights: jax.Array | None = None,
 ) -> jax.Array:
     """Expected number of recorded events on ``[catalog.start, catalog.end]`` with μ piecewise
     constant between events (AftFore convention, see the module docstring).
@@ -185,6 +217,9 @@ def expected_detected_count_piecewise(
         catalog: `Catalog` with ``n`` events.
         mu_at_events: ``(n,)`` μ at the event times (magnitude units).
         reference_magnitude: Mref; magnitude_cutoff: optional catalogue cut Mc.
+        event_weights: optional ``(n,)`` 0/1 mask; zero-weight events are ignored (their
+            intervals merge with the next weighted event's, see the module docstring).
+            Default None: every event counts.
 
     Returns:
         Scalar expected count.
@@ -193,7 +228,7 @@ def expected_detected_count_piecewise(
     lower = jnp.concatenate([jnp.reshape(catalog.start, (1,)).astype(times.dtype), times])
     upper = jnp.concatenate([times, jnp.reshape(catalog.end, (1,)).astype(times.dtype)])
     counts = omori_integral(lower, upper, params.k, params.c, params.p)
-    mu = jnp.broadcast_to(mu_at_events, times.shape)
+    mu = _mu_for_intervals(jnp.broadcast_to(mu_at_events, times.shape), event_weights)
     mu = jnp.concatenate([mu, mu[-1:]])  # the last interval (t_n, T] keeps μ_n
     log_g = log_detected_magnitude_integral(
         mu, params.b, params.sigma, reference_magnitude, magnitude_cutoff
@@ -210,6 +245,7 @@ def log_likelihood(
     magnitude_cutoff: float | None = None,
     n_panels: int = 16,
     order: int = 16,
+    event_weights: jax.Array | None = None,
 ) -> jax.Array:
     """Log-likelihood of the recorded catalogue on its window for a continuous μ(t).
 
@@ -225,6 +261,9 @@ def log_likelihood(
         magnitude_cutoff: optional lower magnitude limit of the catalogue (events below it
             must have been removed, e.g. with `Catalog.above`).
         n_panels, order: quadrature sizes (static).
+        event_weights: optional ``(n,)`` 0/1 mask multiplying the event terms (zero-weight
+            events, e.g. padding, are ignored; the time integral does not depend on the
+            events). Default None: every event counts.
 
     Returns:
         Scalar log-likelihood.
@@ -242,7 +281,7 @@ def log_likelihood(
         params, catalog.start, catalog.end, mu_fn, reference_magnitude=reference_magnitude,
         magnitude_cutoff=magnitude_cutoff, n_panels=n_panels, order=order,
     )  # fmt: skip
-    return jnp.sum(events) - count
+    return _weighted_event_sum(events, event_weights) - count
 
 
 def log_likelihood_piecewise(
@@ -252,6 +291,7 @@ def log_likelihood_piecewise(
     *,
     reference_magnitude: float,
     magnitude_cutoff: float | None = None,
+    event_weights: jax.Array | None = None,
 ) -> jax.Array:
     """Log-likelihood with μ given at the event times, piecewise constant in between
     (AftFore ``LG_OU_GRDR``): exact closed form, O(n).
@@ -261,6 +301,9 @@ def log_likelihood_piecewise(
         catalog: `Catalog` with ``n`` events and window ``[start, end]``.
         mu_at_events: ``(n,)`` μ at the event times (or a scalar for constant μ).
         reference_magnitude: Mref; magnitude_cutoff: optional catalogue cut Mc.
+        event_weights: optional ``(n,)`` 0/1 mask: zero-weight events are ignored, so
+            padding a catalogue with zero-weight events at ``t = end`` leaves ℓ unchanged.
+            Default None: every event counts.
 
     Returns:
         Scalar log-likelihood.
@@ -271,6 +314,6 @@ def log_likelihood_piecewise(
     )
     count = expected_detected_count_piecewise(
         params, catalog, mu, reference_magnitude=reference_magnitude,
-        magnitude_cutoff=magnitude_cutoff,
+        magnitude_cutoff=magnitude_cutoff, event_weights=event_weights,
     )  # fmt: skip
-    return jnp.sum(events) - count
+    return _weighted_event_sum(events, event_weights) - count

@@ -1,0 +1,188 @@
+"""Gaussian-process μ(t) model: kernels, site expansion, Laplace centring, pair sum, errors.
+
+Independent references: scipy.stats.multivariate_normal for the pairwise Gaussian term,
+`log_likelihood_piecewise` for the site decomposition, finite differences for the implicit
+derivatives of the Laplace centres.
+"""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy import stats
+
+from sjax.aftershock import AftershockParams, LogLinearMu, simulate_catalog
+from sjax.aftershock import gp
+from sjax.aftershock.kernels import Matern52, SquaredExponential, kernel_matrix, log_time
+from sjax.aftershock.likelihood import log_likelihood_piecewise
+
+MREF = 6.5
+TRUE = AftershockParams(*(jnp.float64(v) for v in (0.004, 0.01, 1.1, 1.0, 0.25)))
+TRUE_MU = LogLinearMu(jnp.float64(3.8), jnp.float64(0.4), jnp.float64(0.02))
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return simulate_catalog(jax.random.key(5), TRUE, TRUE_MU, start=0.0, end=1.0,
+                            reference_magnitude=MREF)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def config():
+    return gp.GPConfig(MREF)
+
+
+def z_at(catalog, config, amplitude=0.2, lengthscale=1.0):
+    z = np.array(gp._initial(catalog, config))
+    z[7], z[8] = math.log(amplitude), math.log(lengthscale)
+    return jnp.asarray(z)
+
+
+@pytest.mark.parametrize("cls", [SquaredExponential, Matern52])
+def test_kernels_are_positive_definite_with_the_stated_variance(cls):
+    x = jnp.linspace(0.0, 6.0, 50)
+    k = cls(jnp.float64(0.3), jnp.float64(0.7))
+    cov = np.asarray(kernel_matrix(k, x, x))
+    np.testing.assert_allclose(np.diag(cov), 0.09, rtol=1e-14)
+    assert np.linalg.eigvalsh(cov + 1e-10 * np.eye(50)).min() > 0
+    r = math.sqrt(5.0) * 0.5 / 0.7
+    expected = 0.09 * (1 + r + r * r / 3) * math.exp(-r) if cls is Matern52 else (
+        0.09 * math.exp(-0.5 * (0.5 / 0.7) ** 2))  # fmt: skip
+    assert float(k(0.0, 0.5)) == pytest.approx(expected, rel=1e-14)
+
+
+def test_log_time_is_zero_at_the_main_shock():
+    assert float(log_time(0.0, 1e-3)) == 0.0
+    assert float(log_time(1.0, 1e-3)) == pytest.approx(math.log(1001.0), rel=1e-14)
+
+
+def test_event_terms_and_sites_sum_to_the_piecewise_log_likelihood(catalog, config):
+    data = gp.event_data(catalog, size=catalog.n_events + 37)  # padded
+    mu = TRUE_MU(data.times)
+    a, exposure = gp._event_terms(TRUE, data, config)
+    total = jnp.sum(data.weights * (a + gp._site(mu, data.magnitudes, exposure, TRUE, config)))
+    reference = log_likelihood_piecewise(TRUE, catalog, TRUE_MU(catalog.times),
+                                         reference_magnitude=MREF)  # fmt: skip
+    assert float(total) == pytest.approx(float(reference), rel=1e-12)
+
+
+def test_exact_centres_are_the_joint_posterior_mode(catalog, config):
+    """The Laplace centres maximise Σ g_i(μ_i) + ln N(μ; m, K): compare with scipy's L-BFGS-B."""
+    from scipy.optimize import minimize
+
+    data = gp.event_data(catalog)
+    z = z_at(catalog, config)
+    params, (m0, slope), kernel = gp.unpack(z)
+    _, r, _, v, x, _ = gp.event_sites(z, data, config, neighbours=None)
+    mean = m0 + slope * x
+    centre = mean + gp.local_gp_mean(x, r, v, kernel, None)  # the Newton map's fixed point
+    _, exposure = gp._event_terms(params, data, config)
+    chol = jnp.linalg.cholesky(kernel_matrix(kernel, x, x) + 1e-8 * jnp.eye(x.shape[0]))
+
+    def negative_log_post(white):  # whitened: μ = m + L w, well conditioned
+        mu = mean + chol @ white
+        return -jnp.sum(gp._site(mu, data.magnitudes, exposure, params, config)) + 0.5 * jnp.sum(
+            white**2)
+
+    value_and_grad = jax.jit(jax.value_and_grad(negative_log_post))
+    res = minimize(lambda w: tuple(np.asarray(t) for t in value_and_grad(jnp.asarray(w))),
+                   np.zeros(x.shape[0]), jac=True, method="L-BFGS-B",
+                   options={"gtol": 1e-10, "ftol": 1e-15, "maxiter": 5000})  # fmt: skip
+    mode = np.asarray(mean + chol @ jnp.asarray(res.x))
+    np.testing.assert_allclose(np.asarray(centre), mode, atol=1e-4)
+
+
+def test_local_centring_is_close_to_exact(catalog, config):
+    z = z_at(catalog, config)
+    size = -(-catalog.n_events // 32) * 32
+    exact = gp.event_sites(z, gp.event_data(catalog), config, neighbours=None)[1]
+    local = gp.event_sites(z, gp.event_data(catalog, size), config, neighbours=32)[1]
+    np.testing.assert_allclose(np.asarray(local[: catalog.n_events]), np.asarray(exact),
+                               atol=0.03)  # fmt: skip
+
+
+def test_pair_sum_matches_scipy_bivariate_normals():
+    rng = np.random.default_rng(0)
+    n, size = 37, 64
+    x = np.sort(rng.uniform(0, 5, n))
+    r = rng.normal(0, 0.3, n)
+    v = rng.uniform(0.02, 0.5, n)
+    kernel = SquaredExponential(jnp.float64(0.25), jnp.float64(0.8))
+    total = 0.0
+    for i in range(n):
+        for j in range(i + 1, n):
+            kij = float(kernel(x[i], x[j]))
+            cov = [[0.0625 + v[i], kij], [kij, 0.0625 + v[j]]]
+            total += stats.multivariate_normal.logpdf([r[i], r[j]], [0, 0], cov)
+    pad = size - n
+    padded = [np.concatenate([a, np.full(pad, fill)]) for a, fill in ((x, 5.0), (r, 0.0), (v, 1.0))]
+    w = np.concatenate([np.ones(n), np.zeros(pad)])
+    got = gp.pair_log_density_sum(*(jnp.asarray(a) for a in padded), jnp.asarray(w), kernel,
+                                  block_size=16)  # fmt: skip
+    assert float(got) == pytest.approx(total, rel=1e-12)
+
+
+def test_composite_gradient_matches_finite_differences(catalog, config):
+    size = -(-catalog.n_events // 64) * 64
+    data = gp.event_data(catalog, size)
+    z = z_at(catalog, config)
+
+    def f(z):
+        return gp.composite_log_marginal(z, data, config, block_size=64)
+
+    grad = np.asarray(jax.jit(jax.grad(f))(z))
+    f = jax.jit(f)
+    h = 1e-5
+    for i in (0, 2, 4, 6, 7, 8):
+        e = np.zeros(9)
+        e[i] = h
+        fd = (float(f(z + e)) - float(f(z - e))) / (2 * h)
+        assert grad[i] == pytest.approx(fd, rel=1e-5, abs=1e-5)
+
+
+def test_padding_does_not_change_the_composite_objective(catalog, config):
+    z = z_at(catalog, config)
+    size = -(-catalog.n_events // 32) * 32
+    a = gp.composite_log_marginal(z, gp.event_data(catalog, size), config, block_size=32)
+    b = gp.composite_log_marginal(z, gp.event_data(catalog, size + 64), config, block_size=32)
+    assert float(a) == pytest.approx(float(b), rel=1e-10)
+
+
+def test_bad_input_errors(catalog):
+    with pytest.raises(TypeError, match="Catalog"):
+        gp.fit_gp(np.zeros(5), reference_magnitude=MREF)
+    with pytest.raises(ValueError, match="method"):
+        gp.fit_gp(catalog, reference_magnitude=MREF, method="vecchia")
+    with pytest.raises(ValueError, match="kernel"):
+        gp.fit_gp(catalog, reference_magnitude=MREF, kernel="rbf")
+    with pytest.raises(ValueError, match="time_offset"):
+        gp.fit_gp(catalog, reference_magnitude=MREF, time_offset=0.0)
+    with pytest.raises(ValueError, match="at least 20"):
+        gp.fit_gp(catalog.window(0.0, float(catalog.times[10]) + 1e-9), reference_magnitude=MREF)
+    with pytest.raises(ValueError, match="multiple of block_size"):
+        data = gp.event_data(catalog)
+        k = SquaredExponential(jnp.float64(0.2), jnp.float64(1.0))
+        gp.pair_log_density_sum(data.times, data.times, data.times, data.weights, k,
+                                block_size=7 if catalog.n_events % 7 else 11)  # fmt: skip
+
+
+def test_nuts_model_log_density_is_prior_plus_exact_likelihood(catalog, config):
+    """The numpyro model's joint log-density equals log_prior(z) + N(ε; 0, I) +
+    log_likelihood_piecewise at μ = m + L ε (computed independently here)."""
+    from numpyro.infer.util import log_density
+
+    from sjax.aftershock.nuts import _JITTER, gp_numpyro_model
+
+    z = z_at(catalog, config)
+    eps = jax.random.normal(jax.random.key(2), (catalog.n_events,))
+    value, _ = log_density(gp_numpyro_model, (catalog, config), {}, {"z": z, "eps": eps})
+    params, (m0, slope), kernel = gp.unpack(z)
+    x = log_time(catalog.times, config.time_offset)
+    cov = np.asarray(kernel_matrix(kernel, x, x)) + _JITTER * 0.04 * np.eye(catalog.n_events)
+    mu = np.asarray(m0 + slope * x) + np.linalg.cholesky(cov) @ np.asarray(eps)
+    expected = (float(gp.log_prior(z)) + stats.norm.logpdf(np.asarray(eps)).sum()
+                + float(log_likelihood_piecewise(params, catalog, jnp.asarray(mu),
+                                                 reference_magnitude=MREF)))  # fmt: skip
+    assert float(value) == pytest.approx(expected, rel=1e-10)
