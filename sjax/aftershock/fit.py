@@ -60,6 +60,8 @@ __all__ = [
     "initial_unconstrained",
     "fit_init",
     "fit_step",
+    "minimise",
+    "check_magnitude_cutoff",
     "fit",
 ]
 
@@ -281,6 +283,52 @@ def fit_step(
     return new, FitInfo(value, jnp.max(jnp.abs(grad)))
 
 
+def minimise(
+    objective: Callable[[jax.Array], jax.Array],
+    z0: jax.Array,
+    *,
+    adam_steps: int,
+    lbfgs_steps: int,
+    learning_rate: float,
+    gtol: float,
+) -> FitState:
+    """Minimise ``objective`` from ``z0``: ``adam_steps`` Adam steps (robust from a crude
+    start), then `optax.lbfgs` (zoom line search) until the gradient's max-norm is ≤ ``gtol``,
+    ``adam_steps + lbfgs_steps`` steps in all, or a non-finite iterate. Traceable: call it
+    inside ``jit`` (static step counts).
+
+    Returns:
+        The final `FitState` (``count`` = steps taken).
+    """
+    adam = optax.with_extra_args_support(optax.adam(learning_rate))
+    state = fit_init(z0, objective, adam)
+    state, _ = jax.lax.scan(lambda s, _: fit_step(s, objective, adam), state, None,
+                            length=adam_steps)  # fmt: skip
+    lbfgs = optax.lbfgs()
+    state = fit_init(state.z, objective, lbfgs)._replace(count=state.count)
+
+    def not_done(s):
+        return (s.count < adam_steps + lbfgs_steps) & (jnp.max(jnp.abs(s.grad)) > gtol) & (
+            jnp.all(jnp.isfinite(s.z))
+        )  # fmt: skip
+
+    return jax.lax.while_loop(not_done, lambda s: fit_step(s, objective, lbfgs)[0], state)
+
+
+def check_magnitude_cutoff(catalog: Catalog, magnitude_cutoff) -> float | None:
+    """``magnitude_cutoff`` as a float (or None); ValueError if an event lies below it."""
+    if magnitude_cutoff is None:
+        return None
+    low = np.flatnonzero(np.asarray(catalog.magnitudes) < magnitude_cutoff)
+    if low.size:
+        raise ValueError(
+            f"{low.size} event(s) have magnitude below magnitude_cutoff={magnitude_cutoff} "
+            f"(e.g. magnitudes[{low[0]}]={float(catalog.magnitudes[low[0]])}); use "
+            "catalog.above(magnitude_cutoff)"
+        )
+    return float(magnitude_cutoff)
+
+
 class FitResult(NamedTuple):
     """Result of `fit`.
 
@@ -370,20 +418,8 @@ def _optimize(z0, times, magnitudes, weights, start, end, *, mu_model, reference
     def objective(z):
         return total(z) / n
 
-    adam = optax.with_extra_args_support(optax.adam(learning_rate))
-    state = fit_init(z0, objective, adam)
-    state, _ = jax.lax.scan(lambda s, _: fit_step(s, objective, adam), state, None,
-                            length=adam_steps)  # fmt: skip
-
-    lbfgs = optax.lbfgs()
-    state = fit_init(state.z, objective, lbfgs)._replace(count=state.count)
-
-    def not_done(s):
-        return (s.count < adam_steps + lbfgs_steps) & (jnp.max(jnp.abs(s.grad)) > gtol) & (
-            jnp.all(jnp.isfinite(s.z))
-        )  # fmt: skip
-
-    state = jax.lax.while_loop(not_done, lambda s: fit_step(s, objective, lbfgs)[0], state)
+    state = minimise(objective, z0, adam_steps=adam_steps, lbfgs_steps=lbfgs_steps,
+                     learning_rate=learning_rate, gtol=gtol)  # fmt: skip
     z = state.z
     hessian = jax.hessian(total)(z)
     jac = jax.jacfwd(lambda x: _natural_vector(x, mu_model))(z)
@@ -442,15 +478,7 @@ def fit(
             f"catalogue has {n} events on [{float(catalog.start)}, {float(catalog.end)}] days: "
             f"too few to fit {n_params} parameters (needs more than {n_params})"
         )
-    if magnitude_cutoff is not None:
-        low = np.flatnonzero(np.asarray(catalog.magnitudes) < magnitude_cutoff)
-        if low.size:
-            raise ValueError(
-                f"{low.size} event(s) have magnitude below magnitude_cutoff={magnitude_cutoff} "
-                f"(e.g. magnitudes[{low[0]}]={float(catalog.magnitudes[low[0]])}); use "
-                "catalog.above(magnitude_cutoff)"
-            )
-        magnitude_cutoff = float(magnitude_cutoff)
+    magnitude_cutoff = check_magnitude_cutoff(catalog, magnitude_cutoff)
     reference_magnitude = float(reference_magnitude)
     if initial is None:
         z0 = initial_unconstrained(catalog, cls, reference_magnitude=reference_magnitude,

@@ -50,11 +50,10 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from jax.sharding import PartitionSpec
 
 from sjax.aftershock.catalog import Catalog
-from sjax.aftershock.fit import fit_init, fit_step, initial_unconstrained
+from sjax.aftershock.fit import check_magnitude_cutoff, initial_unconstrained, minimise
 from sjax.aftershock.kernels import KERNELS, kernel_matrix, log_time
 from sjax.aftershock.likelihood import AftershockParams
 from sjax.aftershock.magnitudes import (
@@ -624,18 +623,8 @@ def _maximise(z0, data, *, method, config, neighbours, block_size, mesh, adam_st
     def objective(z):
         return -log_objective(z, data) / n
 
-    adam = optax.with_extra_args_support(optax.adam(learning_rate))
-    state = fit_init(z0, objective, adam)
-    state, _ = jax.lax.scan(lambda s, _: fit_step(s, objective, adam), state, None,
-                            length=adam_steps)  # fmt: skip
-    lbfgs = optax.lbfgs()
-    state = fit_init(state.z, objective, lbfgs)._replace(count=state.count)
-
-    def not_done(s):
-        return ((s.count < adam_steps + lbfgs_steps) & (jnp.max(jnp.abs(s.grad)) > gtol)
-                & jnp.all(jnp.isfinite(s.z)))  # fmt: skip
-
-    state = jax.lax.while_loop(not_done, lambda s: fit_step(s, objective, lbfgs)[0], state)
+    state = minimise(objective, z0, adam_steps=adam_steps, lbfgs_steps=lbfgs_steps,
+                     learning_rate=learning_rate, gtol=gtol)  # fmt: skip
     return state.z, log_objective(state.z, data), jnp.max(jnp.abs(state.grad)), state.count
 
 
@@ -755,11 +744,7 @@ def fit_gp(
     n = catalog.n_events
     if n < 20:
         raise ValueError(f"catalogue has {n} events: the GP model needs at least 20")
-    if magnitude_cutoff is not None:
-        magnitude_cutoff = float(magnitude_cutoff)
-        if float(jnp.min(catalog.magnitudes)) < magnitude_cutoff:
-            raise ValueError(f"magnitudes below magnitude_cutoff={magnitude_cutoff}; use "
-                             "catalog.above(magnitude_cutoff)")  # fmt: skip
+    magnitude_cutoff = check_magnitude_cutoff(catalog, magnitude_cutoff)
     config = GPConfig(float(reference_magnitude), magnitude_cutoff, kernel, float(time_offset))
     size = n if method == "exact" else _padded_size(n, block_size)
     data = event_data(catalog, size)

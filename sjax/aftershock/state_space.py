@@ -35,7 +35,7 @@ Algorithm (``fit_state_space``):
 3. **Joint fit** (AftFore recipe): ``μ(t_i) = μ̂₀_i + μ₁`` with a single shift μ₁;
    ``log_likelihood_piecewise`` (AftFore ``LG_OU_GRDR``) is maximised over the unconstrained
    ``(log_k, log_c, p, log_b, log_sigma, mu_shift)`` (optional Adam, then L-BFGS with zoom line
-   search, with `fit_init` / `fit_step` of `sjax.aftershock.fit`, inside one ``jit``); the
+   search, `sjax.aftershock.fit.minimise`, inside one ``jit``); the
    covariance is the inverse Hessian of the negative log-likelihood on that scale (μ̂₀ held
    fixed, as in AftFore).
 4. **Band for μ**: the Laplace posterior ``N(μ̂₀, (−H)⁻¹)`` at the fitted hyperparameters is
@@ -62,7 +62,12 @@ import optax
 from jax.scipy.special import log_ndtr
 
 from sjax.aftershock.catalog import Catalog
-from sjax.aftershock.fit import _OMORI_NAMES, fit_init, fit_step, from_unconstrained
+from sjax.aftershock.fit import (
+    _OMORI_NAMES,
+    check_magnitude_cutoff,
+    from_unconstrained,
+    minimise,
+)
 from sjax.aftershock.likelihood import (
     AftershockParams,
     expected_detected_count_piecewise,
@@ -675,21 +680,8 @@ def _fit_joint(catalog, mu_smooth, b0, sigma0, *, reference_magnitude, magnitude
     def objective(z):
         return total(z) / n
 
-    if adam_steps > 0:
-        adam = optax.with_extra_args_support(optax.adam(learning_rate))
-        state = fit_init(z0, objective, adam)
-        state, _ = jax.lax.scan(lambda s, _: fit_step(s, objective, adam), state, None,
-                                length=adam_steps)  # fmt: skip
-        z0 = state.z
-    lbfgs = optax.lbfgs()
-    state = fit_init(z0, objective, lbfgs)._replace(count=jnp.asarray(adam_steps, jnp.int32))
-
-    def not_done(s):
-        return (s.count < adam_steps + lbfgs_steps) & (jnp.max(jnp.abs(s.grad)) > gtol) & (
-            jnp.all(jnp.isfinite(s.z))
-        )  # fmt: skip
-
-    state = jax.lax.while_loop(not_done, lambda s: fit_step(s, objective, lbfgs)[0], state)
+    state = minimise(objective, z0, adam_steps=adam_steps, lbfgs_steps=lbfgs_steps,
+                     learning_rate=learning_rate, gtol=gtol)  # fmt: skip
     z = state.z
     log_lik = -_joint_nll(z, catalog, mu_smooth, reference_magnitude, magnitude_cutoff)
     return z, log_lik, jnp.max(jnp.abs(state.grad)), jax.hessian(total)(z), state.count
@@ -761,15 +753,7 @@ def fit_state_space(
         raise ValueError(
             f"catalogue has {n} events: the state-space model needs at least {_MIN_EVENTS}"
         )
-    if magnitude_cutoff is not None:
-        low = np.flatnonzero(np.asarray(catalog.magnitudes) < magnitude_cutoff)
-        if low.size:
-            raise ValueError(
-                f"{low.size} event(s) have magnitude below magnitude_cutoff={magnitude_cutoff} "
-                f"(e.g. magnitudes[{low[0]}]={float(catalog.magnitudes[low[0]])}); use "
-                "catalog.above(magnitude_cutoff)"
-            )
-        magnitude_cutoff = float(magnitude_cutoff)
+    magnitude_cutoff = check_magnitude_cutoff(catalog, magnitude_cutoff)
     if int(n_band_samples) < 2:
         raise ValueError(f"n_band_samples={n_band_samples} must be >= 2")
     reference_magnitude = float(reference_magnitude)
