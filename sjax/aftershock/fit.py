@@ -62,6 +62,7 @@ __all__ = [
     "fit_step",
     "minimise",
     "check_magnitude_cutoff",
+    "inverse_hessian_covariance",
     "fit",
 ]
 
@@ -315,6 +316,19 @@ def minimise(
     return jax.lax.while_loop(not_done, lambda s: fit_step(s, objective, lbfgs)[0], state)
 
 
+def inverse_hessian_covariance(hessian) -> tuple[np.ndarray, bool]:
+    """``(H⁻¹, positive)`` for a Hessian of a negative log-objective: the symmetrised inverse
+    when ``H`` is finite and positive definite, else a NaN matrix and ``positive=False``."""
+    hessian = np.asarray(hessian)
+    positive = bool(np.all(np.isfinite(hessian))) and bool(
+        np.all(np.linalg.eigvalsh(0.5 * (hessian + hessian.T)) > 0)
+    )
+    if not positive:
+        return np.full_like(hessian, np.nan), False
+    cov = np.linalg.inv(hessian)
+    return 0.5 * (cov + cov.T), True
+
+
 def check_magnitude_cutoff(catalog: Catalog, magnitude_cutoff) -> float | None:
     """``magnitude_cutoff`` as a float (or None); ValueError if an event lies below it."""
     if magnitude_cutoff is None:
@@ -491,18 +505,11 @@ def fit(
     times, magnitudes, weights = _pad_events(catalog)
     z, ll, grad_norm, count, hessian, jac = _optimize(
         z0, times, magnitudes, weights, catalog.start, catalog.end, mu_model=cls,
-        reference_magnitude=reference_magnitude, magnitude_cutoff=magnitude_cutoff, adam_steps=int(adam_steps),
-        lbfgs_steps=int(lbfgs_steps), learning_rate=float(learning_rate), gtol=float(gtol),
+        reference_magnitude=reference_magnitude, magnitude_cutoff=magnitude_cutoff,
+        adam_steps=int(adam_steps), lbfgs_steps=int(lbfgs_steps),
+        learning_rate=float(learning_rate), gtol=float(gtol),
     )  # fmt: skip
-    hessian = np.asarray(hessian)
-    positive = bool(np.all(np.isfinite(hessian))) and bool(
-        np.all(np.linalg.eigvalsh(0.5 * (hessian + hessian.T)) > 0)
-    )
-    if positive:
-        cov_z = np.linalg.inv(hessian)
-        cov_z = 0.5 * (cov_z + cov_z.T)
-    else:
-        cov_z = np.full_like(hessian, np.nan)
+    cov_z, positive = inverse_hessian_covariance(hessian)
     jac = np.asarray(jac)
     cov = jac @ cov_z @ jac.T
     params, mu = from_unconstrained(z, cls)

@@ -53,7 +53,12 @@ import numpy as np
 from jax.sharding import PartitionSpec
 
 from sjax.aftershock.catalog import Catalog
-from sjax.aftershock.fit import check_magnitude_cutoff, initial_unconstrained, minimise
+from sjax.aftershock.fit import (
+    check_magnitude_cutoff,
+    initial_unconstrained,
+    inverse_hessian_covariance,
+    minimise,
+)
 from sjax.aftershock.kernels import KERNELS, kernel_matrix, log_time
 from sjax.aftershock.likelihood import AftershockParams
 from sjax.aftershock.magnitudes import (
@@ -82,10 +87,28 @@ __all__ = [
     "unpack",
 ]
 
-GP_NAMES = ("log_k", "log_c", "p", "log_b", "log_sigma", "mu_mean", "mu_slope",
-            "log_mu_amplitude", "log_mu_lengthscale")  # fmt: skip
-NATURAL_NAMES = ("k", "c", "p", "b", "sigma", "mu_mean", "mu_slope", "mu_amplitude",
-                 "mu_lengthscale")  # fmt: skip
+GP_NAMES = (
+    "log_k",
+    "log_c",
+    "p",
+    "log_b",
+    "log_sigma",
+    "mu_mean",
+    "mu_slope",
+    "log_mu_amplitude",
+    "log_mu_lengthscale",
+)
+NATURAL_NAMES = (
+    "k",
+    "c",
+    "p",
+    "b",
+    "sigma",
+    "mu_mean",
+    "mu_slope",
+    "mu_amplitude",
+    "mu_lengthscale",
+)
 _LOG_SCALE = np.array([1, 1, 0, 1, 1, 0, 0, 1, 1], dtype=bool)
 
 # Prior (see the module docstring): (mean, sd) per unconstrained entry.
@@ -152,8 +175,9 @@ def event_data(catalog: Catalog, size: int | None = None) -> EventData:
     extra_upper = np.full(size, end)
     times = np.concatenate([times, np.full(pad, end)])
     mags = np.concatenate([mags, np.full(pad, mags[-1])])
-    return EventData(*(jnp.asarray(a) for a in (times, mags, weights, lower, upper, extra_lower,
-                                                  extra_upper)))  # fmt: skip
+    return EventData(
+        *(jnp.asarray(a) for a in (times, mags, weights, lower, upper, extra_lower, extra_upper))
+    )
 
 
 def unpack(z: jax.Array, kernel: str = "squared_exponential"):
@@ -184,8 +208,9 @@ def _event_terms(params, data, config):
 
 
 def _site(mu, magnitude, exposure, params, config):
-    log_g = log_detected_magnitude_integral(mu, params.b, params.sigma,
-                                            config.reference_magnitude, config.magnitude_cutoff)  # fmt: skip
+    log_g = log_detected_magnitude_integral(
+        mu, params.b, params.sigma, config.reference_magnitude, config.magnitude_cutoff
+    )
     return detection_log_probability(magnitude, mu, params.sigma) - exposure * jnp.exp(log_g)
 
 
@@ -199,8 +224,11 @@ def _site_derivatives(params, data, config):
     d0 = jax.vmap(site)
     d1 = jax.vmap(jax.grad(site))
     d2 = jax.vmap(jax.grad(jax.grad(site)))
-    return a, lambda mu: (d0(mu, data.magnitudes, exposure), d1(mu, data.magnitudes, exposure),
-                          d2(mu, data.magnitudes, exposure))  # fmt: skip
+    return a, lambda mu: (
+        d0(mu, data.magnitudes, exposure),
+        d1(mu, data.magnitudes, exposure),
+        d2(mu, data.magnitudes, exposure),
+    )
 
 
 def _expand(derivs, centre, weights):
@@ -231,8 +259,7 @@ def local_gp_mean(x, r, v, kernel, neighbours: int | None, n_valid=None):
     n = x.shape[0]
     if neighbours is None or 2 * neighbours >= n:
         cov = kernel_matrix(kernel, x, x)
-        return cov @ jax.scipy.linalg.cho_solve((jnp.linalg.cholesky(cov + jnp.diag(v)), True),
-                                                r)  # fmt: skip
+        return cov @ jax.scipy.linalg.cho_solve((jnp.linalg.cholesky(cov + jnp.diag(v)), True), r)
     if n % neighbours:
         raise ValueError(f"neighbours={neighbours} must divide the number of events ({n})")
     width = 2 * neighbours
@@ -262,9 +289,9 @@ def event_sites(z: jax.Array, data: EventData, config: GPConfig, neighbours: int
     Williams 2006, §3.4).
 
     Iterations start from each site's mode under the GP's marginal prior and run under
-    ``stop_gradient`` (20 per-event then 6 joint steps, changes clipped to ±0.5); two further steps carry gradients,
-    so derivatives of the centres are those of the fixed point (implicit-function theorem)
-    without differentiating the loop.
+    ``stop_gradient`` (20 per-event then 6 joint steps, changes clipped to ±0.5); two
+    further steps carry gradients, so derivatives of the centres are those of the fixed
+    point (implicit-function theorem) without differentiating the loop.
 
     Args:
         z: ``(9,)`` unconstrained parameters (`GP_NAMES`); data: `EventData`; config:
@@ -284,8 +311,7 @@ def event_sites(z: jax.Array, data: EventData, config: GPConfig, neighbours: int
 
     def joint_step(c, derivs, mean, kernel, clip):
         y, _, v = _expand(derivs, c, data.weights)
-        new = mean + local_gp_mean(x, y - mean, v, kernel, neighbours,
-                                   jnp.sum(data.weights > 0))  # fmt: skip
+        new = mean + local_gp_mean(x, y - mean, v, kernel, neighbours, jnp.sum(data.weights > 0))
         return c + jnp.clip(new - c, -_NEWTON_MAX_STEP, _NEWTON_MAX_STEP) if clip else new
 
     def centres(z):  # the Newton loops, on constants only (no derivatives through them)
@@ -298,8 +324,9 @@ def event_sites(z: jax.Array, data: EventData, config: GPConfig, neighbours: int
             return c + jnp.clip(step, -_NEWTON_MAX_STEP, _NEWTON_MAX_STEP)
 
         c = jax.lax.fori_loop(0, _NEWTON_STEPS, marginal_step, mean)
-        return jax.lax.fori_loop(0, _JOINT_STEPS,
-                                 lambda _, c: joint_step(c, derivs, mean, kernel, True), c)  # fmt: skip
+        return jax.lax.fori_loop(
+            0, _JOINT_STEPS, lambda _, c: joint_step(c, derivs, mean, kernel, True), c
+        )
 
     c = centres(jax.lax.stop_gradient(z))
     a, derivs, mean, kernel = model(z)
@@ -332,8 +359,11 @@ def exact_log_marginal(z: jax.Array, data: EventData, config: GPConfig) -> jax.A
     cov = kernel_matrix(kernel, x, x) + jnp.diag(v)
     chol = jnp.linalg.cholesky(cov)
     white = jax.scipy.linalg.solve_triangular(chol, r, lower=True)
-    gauss = (-0.5 * jnp.sum(white**2) - jnp.sum(jnp.log(jnp.diag(chol)))
-             - 0.5 * r.shape[0] * math.log(2 * math.pi))  # fmt: skip
+    gauss = (
+        -0.5 * jnp.sum(white**2)
+        - jnp.sum(jnp.log(jnp.diag(chol)))
+        - 0.5 * r.shape[0] * math.log(2 * math.pi)
+    )
     return site_sum + gauss + log_prior(z)
 
 
@@ -358,8 +388,10 @@ def pair_log_density_sum(x, r, v, w, kernel, *, block_size: int = 256, mesh=None
     """
     n = x.shape[0]
     if n % block_size:
-        raise ValueError(f"{n} events is not a multiple of block_size={block_size}; pad with "
-                         "event_data(catalog, size=...)")  # fmt: skip
+        raise ValueError(
+            f"{n} events is not a multiple of block_size={block_size}; pad with "
+            "event_data(catalog, size=...)"
+        )
     n_devices = 1 if mesh is None else mesh.devices.size
     first, second = np.triu_indices(n // block_size)
     valid = np.ones(first.size)
@@ -378,8 +410,11 @@ def pair_log_density_sum(x, r, v, w, kernel, *, block_size: int = 256, mesh=None
         det = si[:, None] * sj[None, :] - c * c
         mask = (j[None, :] > i[:, None]) & (wi[:, None] * wj[None, :] * ok > 0)
         det = jnp.where(mask, det, 1.0)
-        quad = (sj[None, :] * ri[:, None] ** 2 - 2.0 * c * ri[:, None] * rj[None, :]
-                + si[:, None] * rj[None, :] ** 2) / det  # fmt: skip
+        quad = (
+            sj[None, :] * ri[:, None] ** 2
+            - 2.0 * c * ri[:, None] * rj[None, :]
+            + si[:, None] * rj[None, :] ** 2
+        ) / det
         lp = -math.log(2 * math.pi) - 0.5 * jnp.log(det) - 0.5 * quad
         return jnp.sum(jnp.where(mask, lp, 0.0))
 
@@ -390,9 +425,13 @@ def pair_log_density_sum(x, r, v, w, kernel, *, block_size: int = 256, mesh=None
     if mesh is None:
         return local_sum(rows, cols, ok)
     spec = PartitionSpec(AXIS)
-    sharded = jax.shard_map(lambda *a: jax.lax.psum(local_sum(*a), AXIS), mesh=mesh,
-                            in_specs=(spec, spec, spec), out_specs=PartitionSpec(),
-                            check_vma=False)  # fmt: skip
+    sharded = jax.shard_map(
+        lambda *a: jax.lax.psum(local_sum(*a), AXIS),
+        mesh=mesh,
+        in_specs=(spec, spec, spec),
+        out_specs=PartitionSpec(),
+        check_vma=False,
+    )
     return sharded(rows, cols, ok)
 
 
@@ -422,8 +461,7 @@ def composite_log_marginal(
     """
     a, r, log_site, v, x, kernel = event_sites(z, data, config, neighbours=neighbours)
     site_sum = _site_sum(a, log_site, v, data.weights)
-    pairs = pair_log_density_sum(x, r, v, data.weights, kernel, block_size=block_size,
-                                 mesh=mesh)  # fmt: skip
+    pairs = pair_log_density_sum(x, r, v, data.weights, kernel, block_size=block_size, mesh=mesh)
     n = jnp.sum(data.weights)
     return site_sum + pairs / (n - 1.0) + log_prior(z)
 
@@ -530,8 +568,9 @@ def draw_gp_mu(key: jax.Array, z: jax.Array, config: GPConfig, end: float, n_gri
     _, (mean0, slope), kernel = unpack(z, config.kernel)
     xg = jnp.linspace(0.0, float(log_time(end, config.time_offset)) * 1.001, n_grid)
     cov = kernel_matrix(kernel, xg, xg) + 1e-8 * kernel.amplitude**2 * jnp.eye(n_grid)
-    path = mean0 + slope * xg + jnp.linalg.cholesky(cov) @ jax.random.normal(key, (n_grid,),
-                                                                              xg.dtype)  # fmt: skip
+    path = (
+        mean0 + slope * xg + jnp.linalg.cholesky(cov) @ jax.random.normal(key, (n_grid,), xg.dtype)
+    )
 
     def mu_fn(t):
         return jnp.interp(log_time(jnp.asarray(t), config.time_offset), xg, path)
@@ -584,52 +623,101 @@ class GPFitResult(NamedTuple):
 
     def summary(self) -> dict[str, tuple[float, float]]:
         """``{name: (estimate, standard error)}`` on the natural scale."""
-        return {n: (float(e), float(s))
-                for n, e, s in zip(self.names, self.estimates, self.standard_errors)}  # fmt: skip
+        return {
+            n: (float(e), float(s))
+            for n, e, s in zip(self.names, self.estimates, self.standard_errors)
+        }
 
     def mu_posterior(self, times, *, neighbours: int | None = 32):
         """``(mean, sd)`` of μ at ``times`` (days); see `mu_posterior` (exact fits use all
         events)."""
         neighbours = None if self.method == "exact" else neighbours
-        return mu_posterior(self.unconstrained, self.data, self.config, times,
-                            neighbours=neighbours)  # fmt: skip
+        return mu_posterior(
+            self.unconstrained, self.data, self.config, times, neighbours=neighbours
+        )
 
-    def mu_band(self, times, *, key=None, n_draws: int = 200, level: float = 0.95,
-                neighbours: int | None = 32):  # fmt: skip
+    def mu_band(
+        self,
+        times,
+        *,
+        key=None,
+        n_draws: int = 200,
+        level: float = 0.95,
+        neighbours: int | None = 32,
+    ):
         """``(median, lower, upper)`` of μ at ``times`` with parameter uncertainty
         (`mu_band`)."""
         key = jax.random.key(1) if key is None else key
         neighbours = None if self.method == "exact" else neighbours
-        return mu_band(key, self.unconstrained, self.unconstrained_covariance, self.data,
-                       self.config, jnp.asarray(times), neighbours=neighbours, n_draws=n_draws,
-                       level=level)  # fmt: skip
+        return mu_band(
+            key,
+            self.unconstrained,
+            self.unconstrained_covariance,
+            self.data,
+            self.config,
+            jnp.asarray(times),
+            neighbours=neighbours,
+            n_draws=n_draws,
+            level=level,
+        )
 
 
 def _objective(method, config, neighbours, block_size, mesh):
     if method == "exact":
         return lambda z, data: exact_log_marginal(z, data, config)
-    return lambda z, data: composite_log_marginal(z, data, config, neighbours=neighbours,
-                                                  block_size=block_size, mesh=mesh)  # fmt: skip
+    return lambda z, data: composite_log_marginal(
+        z, data, config, neighbours=neighbours, block_size=block_size, mesh=mesh
+    )
 
 
-@functools.partial(jax.jit, static_argnames=("method", "config", "neighbours", "block_size", "mesh",
-                                             "adam_steps", "lbfgs_steps", "learning_rate",
-                                             "gtol"))  # fmt: skip
-def _maximise(z0, data, *, method, config, neighbours, block_size, mesh, adam_steps, lbfgs_steps,
-              learning_rate, gtol):  # fmt: skip
+@functools.partial(
+    jax.jit,
+    static_argnames=(
+        "method",
+        "config",
+        "neighbours",
+        "block_size",
+        "mesh",
+        "adam_steps",
+        "lbfgs_steps",
+        "learning_rate",
+        "gtol",
+    ),
+)
+def _maximise(
+    z0,
+    data,
+    *,
+    method,
+    config,
+    neighbours,
+    block_size,
+    mesh,
+    adam_steps,
+    lbfgs_steps,
+    learning_rate,
+    gtol,
+):
     log_objective = _objective(method, config, neighbours, block_size, mesh)
     n = jnp.sum(data.weights)
 
     def objective(z):
         return -log_objective(z, data) / n
 
-    state = minimise(objective, z0, adam_steps=adam_steps, lbfgs_steps=lbfgs_steps,
-                     learning_rate=learning_rate, gtol=gtol)  # fmt: skip
+    state = minimise(
+        objective,
+        z0,
+        adam_steps=adam_steps,
+        lbfgs_steps=lbfgs_steps,
+        learning_rate=learning_rate,
+        gtol=gtol,
+    )
     return state.z, log_objective(state.z, data), jnp.max(jnp.abs(state.grad)), state.count
 
 
-@functools.partial(jax.jit, static_argnames=("method", "config", "neighbours", "block_size",
-                                             "mesh"))  # fmt: skip
+@functools.partial(
+    jax.jit, static_argnames=("method", "config", "neighbours", "block_size", "mesh")
+)
 def _score(z, data, *, method, config, neighbours, block_size, mesh):
     """Gradient of the log objective (reverse mode)."""
     return jax.grad(_objective(method, config, neighbours, block_size, mesh))(z, data)
@@ -640,8 +728,14 @@ def _hessian(z, data, step=1e-4, **static):
     ~1e-8). Forward-over-reverse (``jax.hessian``) through the batched Cholesky factorisations
     of the centring stalls the XLA CPU runtime in jax 0.10, so it is avoided."""
     eye = np.eye(z.shape[0])
-    columns = [(np.asarray(_score(z - step * e, data, **static))
-                - np.asarray(_score(z + step * e, data, **static))) / (2 * step) for e in eye]  # fmt: skip
+    columns = [
+        (
+            np.asarray(_score(z - step * e, data, **static))
+            - np.asarray(_score(z + step * e, data, **static))
+        )
+        / (2 * step)
+        for e in eye
+    ]
     return np.stack(columns, axis=1)
 
 
@@ -649,8 +743,7 @@ def _padded_size(n: int, block_size: int) -> int:
     return -(-n // block_size) * block_size
 
 
-def _godambe_variability(key, z, catalog, config, log_objective, n_bootstrap, block_size,
-                         progress):  # fmt: skip
+def _godambe_variability(key, z, catalog, config, log_objective, n_bootstrap, block_size, progress):
     """``J``: covariance of the composite score over catalogues simulated from the fit."""
     from sjax.aftershock.simulate import simulate_catalog  # simulate imports fit: avoid a cycle
 
@@ -666,11 +759,17 @@ def _godambe_variability(key, z, catalog, config, log_objective, n_bootstrap, bl
     for k in iterator:
         k_mu, k_cat = jax.random.split(k)
         try:
-            catalogs.append(simulate_catalog(
-                k_cat, params, draw_gp_mu(k_mu, z, config, end), start=start, end=end,
-                reference_magnitude=config.reference_magnitude,
-                magnitude_cutoff=config.magnitude_cutoff,
-            ))  # fmt: skip
+            catalogs.append(
+                simulate_catalog(
+                    k_cat,
+                    params,
+                    draw_gp_mu(k_mu, z, config, end),
+                    start=start,
+                    end=end,
+                    reference_magnitude=config.reference_magnitude,
+                    magnitude_cutoff=config.magnitude_cutoff,
+                )
+            )
         except ValueError:  # an empty simulated catalogue: no score to add
             continue
     if len(catalogs) < 3:
@@ -754,22 +853,32 @@ def fit_gp(
         z0 = jnp.asarray(initial, dtype=data.times.dtype)
         if z0.shape != (9,) or not bool(jnp.all(jnp.isfinite(z0))):
             raise ValueError(f"initial must be finite with shape (9,), got {z0.shape}")
-    static = dict(method=method, config=config, neighbours=int(neighbours),
-                  block_size=int(block_size), mesh=mesh)  # fmt: skip
+    static = dict(
+        method=method,
+        config=config,
+        neighbours=int(neighbours),
+        block_size=int(block_size),
+        mesh=mesh,
+    )
     z, value, grad_norm, count = _maximise(
-        z0, data, adam_steps=int(adam_steps), lbfgs_steps=int(lbfgs_steps),
-        learning_rate=float(learning_rate), gtol=float(gtol), **static,
-    )  # fmt: skip
+        z0,
+        data,
+        adam_steps=int(adam_steps),
+        lbfgs_steps=int(lbfgs_steps),
+        learning_rate=float(learning_rate),
+        gtol=float(gtol),
+        **static,
+    )
     hessian = _hessian(z, data, **static)
     hessian = 0.5 * (hessian + hessian.T)
-    positive = bool(np.all(np.isfinite(hessian))) and bool(np.all(np.linalg.eigvalsh(hessian) > 0))
-    h_inv = np.linalg.inv(hessian) if positive else np.full_like(hessian, np.nan)
+    h_inv, positive = inverse_hessian_covariance(hessian)
     n_boot = 0
     if method == "composite" and positive:
         key = jax.random.key(0) if key is None else key
         log_objective = _objective(method, config, int(neighbours), block_size, mesh)
-        variability, n_boot = _godambe_variability(key, z, catalog, config, log_objective,
-                                                   int(n_bootstrap), block_size, progress)  # fmt: skip
+        variability, n_boot = _godambe_variability(
+            key, z, catalog, config, log_objective, int(n_bootstrap), block_size, progress
+        )
         cov = h_inv @ variability @ h_inv
     else:
         cov = h_inv
@@ -801,9 +910,14 @@ def fit_gp(
 def _initial(catalog: Catalog, config: GPConfig) -> jax.Array:
     """Start: the parametric crude start for the Omori/GR part, a least-squares line for the
     mean in log time, amplitude 0.2 and length scale 1."""
-    z5 = np.asarray(initial_unconstrained(catalog, "constant",
-                                          reference_magnitude=config.reference_magnitude,
-                                          magnitude_cutoff=config.magnitude_cutoff))[:5]  # fmt: skip
+    z5 = np.asarray(
+        initial_unconstrained(
+            catalog,
+            "constant",
+            reference_magnitude=config.reference_magnitude,
+            magnitude_cutoff=config.magnitude_cutoff,
+        )
+    )[:5]
     beta = math.log(10.0)
     shifted = np.asarray(catalog.magnitudes) - 1.0 / beta + beta * 0.2**2
     x = np.asarray(log_time(catalog.times, config.time_offset))

@@ -47,7 +47,9 @@ def gp_numpyro_model(catalog: Catalog, config: GPConfig) -> None:
     ``μ(t_i) = mu_mean + mu_slope · x_i + (L ε)_i``; likelihood: `log_likelihood_piecewise`.
     """
     n = catalog.n_events
-    z = numpyro.sample("z", dist.Normal(jnp.asarray(_PRIOR_MEAN), jnp.asarray(_PRIOR_SD)).to_event(1))
+    z = numpyro.sample(
+        "z", dist.Normal(jnp.asarray(_PRIOR_MEAN), jnp.asarray(_PRIOR_SD)).to_event(1)
+    )
     eps = numpyro.sample("eps", dist.Normal(jnp.zeros(n), 1.0).to_event(1))
     params, (mean0, slope), kernel = unpack(z, config.kernel)
     x = log_time(catalog.times, config.time_offset)

@@ -66,6 +66,7 @@ from sjax.aftershock.fit import (
     _OMORI_NAMES,
     check_magnitude_cutoff,
     from_unconstrained,
+    inverse_hessian_covariance,
     minimise,
 )
 from sjax.aftershock.likelihood import (
@@ -772,15 +773,7 @@ def fit_state_space(
         magnitude_cutoff=magnitude_cutoff, prior=bool(prior), adam_steps=int(adam_steps),
         lbfgs_steps=int(lbfgs_steps), learning_rate=float(learning_rate), gtol=float(gtol),
     )  # fmt: skip
-    hessian = np.asarray(hessian)
-    positive = bool(np.all(np.isfinite(hessian))) and bool(
-        np.all(np.linalg.eigvalsh(0.5 * (hessian + hessian.T)) > 0)
-    )
-    if positive:
-        cov_z = np.linalg.inv(hessian)
-        cov_z = 0.5 * (cov_z + cov_z.T)
-    else:
-        cov_z = np.full_like(hessian, np.nan)
+    cov_z, positive = inverse_hessian_covariance(hessian)
     se_z = np.sqrt(np.diag(cov_z))
     params, shift = from_unconstrained(z, "constant")
     natural_se = [float(params.k) * se_z[0], float(params.c) * se_z[1], se_z[2],
