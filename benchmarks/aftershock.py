@@ -128,7 +128,8 @@ def exponent(sizes, seconds) -> float:
 def simulate(k: float, seed: int):
     params = AftershockParams(k, 0.01, 1.1, 1.0, 0.25)
     return simulate_catalog(jax.random.key(seed), params, LogLinearMu(3.6, 0.35, 0.02),
-                            start=0.0, end=END, reference_magnitude=MREF)  # fmt: skip
+                            start=0.0, end=END, reference_magnitude=MREF,
+                            max_events=20_000_000)  # fmt: skip
 
 
 def catalogue(n: int):
