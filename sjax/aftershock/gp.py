@@ -311,11 +311,14 @@ def _regression_forward(kernel, x_query, x_data, r, v):
     return kernel_matrix(kernel, x_query, x_data) @ alpha, (kernel, x_query, x_data, chol, alpha)
 
 
+def _regression_matrices(kernel, x_query, x_data):
+    return kernel_matrix(kernel, x_query, x_data), kernel_matrix(kernel, x_data, x_data)
+
+
 def _regression_backward(residuals, g):
     # mean = K_qd A⁻¹ r, A = K_dd + diag(v):  r̄ = β,  K̄_qd = g αᵀ,  Ā = −β αᵀ  (β = A⁻¹ K_qdᵀ g).
     kernel, x_query, x_data, chol, alpha = residuals
-    matrices = lambda k, xq, xd: (kernel_matrix(k, xq, xd), kernel_matrix(k, xd, xd))  # noqa: E731
-    (k_qd, _), pullback = jax.vjp(matrices, kernel, x_query, x_data)
+    (k_qd, _), pullback = jax.vjp(_regression_matrices, kernel, x_query, x_data)
     beta = jax.scipy.linalg.cho_solve((chol, True), k_qd.T @ g)
     kernel_bar, xq_bar, xd_bar = pullback((g[:, None] * alpha[None, :], -beta[:, None] * alpha))
     return kernel_bar, xq_bar, xd_bar, beta, -beta * alpha
