@@ -1,11 +1,26 @@
-"""Detectors (Flax NNX): the GPD phase detector and synthetic training data.
+"""Detectors (Flax NNX), their synthetic training data, training, and the ObsPy bridge.
 
-See ``shared/METHODS.md`` §§4–7 for the science. So far this package provides the GPD network
-(`GPD`, `normalize_windows`, `predict_proba`; class order `CLASSES` = P, S, noise; input
-``(batch, 400, 3)`` at 100 Hz, components N, E, Z last) and synthetic three-component records
-with P and S arrivals (`synthetic_records`) cut into labelled GPD windows
-(`gpd_training_windows`), and continuous annotation of ObsPy streams (`stream_to_array`,
-`annotate`) with picks by hysteresis trigger + arg-max (`pick`, `picks_to_catalog` → QuakeML).
+See ``shared/METHODS.md`` §§4–7 for the science. The package provides
+
+- **GPD phase detector** (`GPD`, `predict_proba`; classes `CLASSES` = P, S, noise; input
+  ``(batch, 400, 3)`` at 100 Hz, components N, E, Z last) with shipped weights
+  (`pretrained_gpd`), continuous annotation of ObsPy streams (`annotate`), picks by hysteresis
+  trigger + arg-max (`pick`, `picks_to_catalog` → QuakeML) and pick scoring (`score_picks`);
+- **synthetic waveforms**: local earthquakes with P and S (`synthetic_records`, cut into GPD
+  windows by `gpd_training_windows`; continuous records with known onsets,
+  `synthetic_continuous`), tremor and teleseisms (`tremor_waveforms`, `teleseism_waveforms`,
+  three-class records `event_class_records`);
+- **drum-record images**: synthetic pages with tremor masks (`drum_pages`, `page_crops`,
+  `split_by_page`) and helicorder rendering of real traces (`helicorder_image`);
+- **tremor ResNet** on image crops (`TremorResNet`, shipped as `pretrained_tremor_resnet`) and
+  **Grad-CAM** for any conv layer (`grad_cam`, `localisation_scores`);
+- **array detector** on graph-partitioned station groups (`partition_stations`,
+  `ArrayDetector`, `synthetic_array_windows`, `station_dropout`);
+- **spectrogram classifier** (earthquake / tremor / noise) with a differentiable STFT front-end
+  (`spectrogram`, `SpectrogramClassifier`);
+- **training** with optax (`fit`: jitted steps, sharded batches, schedules, early stopping,
+  resumable checkpoints, NNX-filter fine-tuning; `save_weights` / `load_weights` without pickle)
+  and **transfer learning** to a shifted domain (`fine_tune`, `transfer_curve`).
 """
 
 from sjax.detect.annotate import (
@@ -14,6 +29,17 @@ from sjax.detect.annotate import (
     pick,
     picks_to_catalog,
     stream_to_array,
+)
+from sjax.detect.array import (
+    ARRAY_CLASSES,
+    ArrayDetector,
+    ArrayWindows,
+    StationGroups,
+    detection_rates,
+    partition_stations,
+    station_dropout,
+    synthetic_array_windows,
+    threshold_at_false_positive_rate,
 )
 from sjax.detect.gpd import (
     CLASSES,
@@ -25,15 +51,54 @@ from sjax.detect.gpd import (
     normalize_windows,
     predict_proba,
 )
+from sjax.detect.gradcam import LocalisationScores, grad_cam, localisation_scores, plot_gradcam
+from sjax.detect.images import (
+    DrumPages,
+    PageCrops,
+    drum_pages,
+    helicorder_image,
+    page_crops,
+    plot_page,
+    render_traces,
+    split_by_page,
+)
+from sjax.detect.metrics import PickScores, score_picks
+from sjax.detect.pretrained import GPD_TRIGGER_ON, pretrained_gpd, pretrained_tremor_resnet
+from sjax.detect.resnet import TremorResNet, conv_layer_names
+from sjax.detect.spectrogram import (
+    EVENT_CLASSES,
+    Spectrogram,
+    SpectrogramClassifier,
+    plot_spectrogram,
+    spectrogram,
+)
 from sjax.detect.synthetic import (
+    ContinuousRecord,
     GPDWindows,
     SyntheticRecords,
     gpd_training_windows,
     measure_snr,
+    synthetic_continuous,
     synthetic_records,
+)
+from sjax.detect.train import History, evaluate, fit, load_weights, predict_logits, save_weights
+from sjax.detect.transfer import (
+    TransferCurve,
+    backbone_filter,
+    fine_tune,
+    head_filter,
+    shifted_domain_records,
+    transfer_curve,
+)
+from sjax.detect.tremor import (
+    ClassRecords,
+    event_class_records,
+    teleseism_waveforms,
+    tremor_waveforms,
 )
 
 __all__ = [
+    # GPD and annotation
     "CLASSES",
     "COMPONENTS",
     "GPD",
@@ -42,14 +107,70 @@ __all__ = [
     "count_parameters",
     "normalize_windows",
     "predict_proba",
-    "GPDWindows",
-    "SyntheticRecords",
-    "gpd_training_windows",
-    "measure_snr",
-    "synthetic_records",
+    "pretrained_gpd",
+    "GPD_TRIGGER_ON",
     "PROBABILITY_CHANNELS",
     "annotate",
     "pick",
     "picks_to_catalog",
     "stream_to_array",
+    "PickScores",
+    "score_picks",
+    # synthetic waveforms
+    "ContinuousRecord",
+    "GPDWindows",
+    "SyntheticRecords",
+    "gpd_training_windows",
+    "measure_snr",
+    "synthetic_continuous",
+    "synthetic_records",
+    "ClassRecords",
+    "event_class_records",
+    "teleseism_waveforms",
+    "tremor_waveforms",
+    # images, ResNet, Grad-CAM
+    "DrumPages",
+    "PageCrops",
+    "drum_pages",
+    "helicorder_image",
+    "page_crops",
+    "plot_page",
+    "render_traces",
+    "split_by_page",
+    "TremorResNet",
+    "conv_layer_names",
+    "pretrained_tremor_resnet",
+    "LocalisationScores",
+    "grad_cam",
+    "localisation_scores",
+    "plot_gradcam",
+    # array detector
+    "ARRAY_CLASSES",
+    "ArrayDetector",
+    "ArrayWindows",
+    "StationGroups",
+    "detection_rates",
+    "partition_stations",
+    "station_dropout",
+    "synthetic_array_windows",
+    "threshold_at_false_positive_rate",
+    # spectrogram classifier
+    "EVENT_CLASSES",
+    "Spectrogram",
+    "SpectrogramClassifier",
+    "plot_spectrogram",
+    "spectrogram",
+    # training and transfer learning
+    "TransferCurve",
+    "backbone_filter",
+    "fine_tune",
+    "head_filter",
+    "shifted_domain_records",
+    "transfer_curve",
+    "History",
+    "evaluate",
+    "fit",
+    "load_weights",
+    "predict_logits",
+    "save_weights",
 ]

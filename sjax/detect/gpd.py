@@ -184,5 +184,6 @@ def predict_proba(model: GPD, windows: jax.Array, *, demean: bool = False) -> ja
 
 
 def count_parameters(model: nnx.Module, kind=nnx.Param) -> int:
-    """Number of scalar values in the model's ``kind`` variables (default: trainable `nnx.Param`)."""
+    """Number of scalar values in the model's ``kind`` variables (default: trainable
+    `nnx.Param`)."""
     return sum(int(v.size) for v in jax.tree.leaves(nnx.state(model, kind)))

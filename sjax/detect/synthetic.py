@@ -38,6 +38,8 @@ __all__ = [
     "COMPONENTS",
     "SyntheticRecords",
     "GPDWindows",
+    "ContinuousRecord",
+    "synthetic_continuous",
     "measure_snr",
     "synthetic_records",
     "gpd_training_windows",
@@ -240,6 +242,16 @@ def synthetic_records(
     )
 
 
+def _coloured_noise(key, shape, n_samples, dt, exponent, corner):
+    """Zero-mean Gaussian noise ``shape + (n_samples,)`` with amplitude spectrum
+    ∝ max(f, f_min)^(−α/2) (power ∝ 1/f^α), unnormalised."""
+    white = jax.random.normal(key, tuple(shape) + (n_samples,))
+    freqs = jnp.fft.rfftfreq(n_samples, dt)
+    shaping = jnp.maximum(freqs, corner) ** (-exponent / 2.0)
+    noise = jnp.fft.irfft(jnp.fft.rfft(white, axis=-1) * shaping, n=n_samples)
+    return noise - jnp.mean(noise, axis=-1, keepdims=True)
+
+
 @functools.partial(jax.jit, static_argnames=("n", "n_samples"))
 def _generate(key, snr, ranges, *, n: int, n_samples: int):
     """The numerical core of `synthetic_records` (arguments already validated)."""
@@ -312,12 +324,7 @@ def _generate(key, snr, ranges, *, n: int, n_samples: int):
         + coda(keys[10], spec_s, s_index, s_ratio)
     )
 
-    # coloured noise: amplitude spectrum ∝ max(f, f_min)^(−α/2)  (power ∝ 1/f^α)
-    white = jax.random.normal(keys[11], (n, 3, n_samples))
-    f_noise = jnp.fft.rfftfreq(n_samples, dt)
-    shaping = jnp.maximum(f_noise, noise_corner) ** (-noise_exponent / 2.0)
-    noise = jnp.fft.irfft(jnp.fft.rfft(white, axis=-1) * shaping, n=n_samples)
-    noise = noise - jnp.mean(noise, axis=-1, keepdims=True)
+    noise = _coloured_noise(keys[11], (n, 3), n_samples, dt, noise_exponent, noise_corner)
     unit_snr = measure_snr(signal, noise)  # SNR with the unscaled noise
     noise = noise * (unit_snr / snr)[:, None, None]
 
@@ -402,3 +409,94 @@ def _cut_windows(key, waveforms, p_index, s_index, *, jitter: int, noise_margin:
     windows = waveforms[record[:, None], :, sample]  # one gather -> (3n, 400, 3), channels last
     labels = jnp.repeat(jnp.arange(len(CLASSES), dtype=jnp.int32), n)
     return GPDWindows(windows=windows, labels=labels, centre=starts + half, record=record)
+
+
+class ContinuousRecord(NamedTuple):
+    """Output of `synthetic_continuous`.
+
+    Attributes:
+        stream: ObsPy `Stream` of three traces (channels ``HHN``, ``HHE``, ``HHZ``) at 100 Hz.
+        p_times: list of `obspy.UTCDateTime` true P onsets (empty for noise only).
+        s_times: list of `obspy.UTCDateTime` true S onsets.
+        snr: ``(n_events,)`` the P-SNR of each event: peak amplitude of the direct P pulse over
+            the RMS of the noise (the S pulse is ``s_to_p_ratio`` times larger).
+    """
+
+    stream: object
+    p_times: list
+    s_times: list
+    snr: np.ndarray
+
+
+def synthetic_continuous(
+    key: jax.Array,
+    duration: float,
+    *,
+    event_every: float | None = 30.0,
+    snr: float | tuple[float, float] = 10.0,
+    station: str = "SYN",
+    starttime: str = "2020-01-01T00:00:00",
+    noise_exponent: float = 1.0,
+    noise_corner: float = 0.5,
+    **record_kwargs,
+) -> ContinuousRecord:
+    """A continuous three-component 100 Hz record: one coloured noise over the whole span (no
+    seams) with a local earthquake (P + S, `synthetic_records`) every ``event_every`` seconds.
+
+    Each event occupies a slot of ``event_every`` s (its P onset ``p_onset`` s into the slot, S
+    ``s_minus_p`` s later, both from ``record_kwargs`` or the `synthetic_records` defaults) and
+    is scaled to its **P-SNR**: the direct P pulse's peak (3-component) amplitude over the noise
+    RMS (the noise has unit RMS over the whole record). The S pulse is ``s_to_p_ratio`` (2–5)
+    times larger, so the S-SNR and `measure_snr` are 2–5 times the P-SNR.
+    ``event_every=None`` gives noise only (for false-pick rates).
+
+    Args:
+        key: ``jax.random`` key.
+        duration: record length in s.
+        event_every: slot length in s (>= the latest S onset + 2 s), or ``None``.
+        snr: one P-SNR, or a ``(low, high)`` range sampled log-uniformly per event.
+        station: station code of the traces (network ``XX``).
+        starttime: ISO time of the first sample.
+        noise_exponent, noise_corner: noise spectrum, as in `synthetic_records`.
+        **record_kwargs: passed to `synthetic_records` (e.g. ``p_onset``, ``s_minus_p``).
+
+    Returns:
+        `ContinuousRecord`.
+    """
+    import obspy
+
+    if not (math.isfinite(duration) and duration * SAMPLING_RATE >= WINDOW_SAMPLES):
+        raise ValueError(f"duration={duration} s must be at least {WINDOW_SAMPLES / SAMPLING_RATE}"
+                         " s")  # fmt: skip
+    dt = 1.0 / SAMPLING_RATE
+    n_total = int(round(duration * SAMPLING_RATE))
+    k_noise, k_events, k_snr = jax.random.split(key, 3)
+    noise = _coloured_noise(k_noise, (3,), n_total, dt, noise_exponent, noise_corner)
+    noise = np.asarray(noise / jnp.sqrt(jnp.mean(noise**2)), dtype=np.float64)
+    data = noise.copy()
+    start = obspy.UTCDateTime(starttime)
+    p_times, s_times, snrs = [], [], np.zeros(0)
+    if event_every is not None:
+        slot = int(round(event_every * SAMPLING_RATE))
+        n_events = n_total // slot
+        if n_events:
+            low, high = (snr, snr) if np.isscalar(snr) else snr
+            if not 0 < low <= high:
+                raise ValueError(f"snr={snr} must be positive (a value or a (low, high) range)")
+            snrs = np.exp(np.asarray(jax.random.uniform(
+                k_snr, (n_events,), minval=math.log(low), maxval=math.log(high))))  # fmt: skip
+            records = synthetic_records(k_events, n_events, n_samples=slot, snr=1.0,
+                                        noise_exponent=noise_exponent,
+                                        noise_corner=noise_corner, **record_kwargs)  # fmt: skip
+            signal = np.asarray(records.signal, dtype=np.float64)  # unit direct-P amplitude
+            for i in range(n_events):
+                data[:, i * slot : (i + 1) * slot] += signal[i] * snrs[i]
+            p_times = [start + (i * slot + int(p)) * dt for i, p in enumerate(records.p_index)]
+            s_times = [start + (i * slot + int(s)) * dt for i, s in enumerate(records.s_index)]
+    stream = obspy.Stream()
+    for c, component in enumerate(COMPONENTS):
+        tr = obspy.Trace(data[c].astype(np.float32))
+        tr.stats.network, tr.stats.station, tr.stats.channel = "XX", station, "HH" + component
+        tr.stats.sampling_rate, tr.stats.starttime = SAMPLING_RATE, start
+        stream.append(tr)
+    return ContinuousRecord(stream, p_times, s_times, snrs)
