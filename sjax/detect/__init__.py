@@ -13,7 +13,8 @@ See ``shared/METHODS.md`` §§4–7 for the science. The package provides
 - **drum-record images**: synthetic pages with tremor masks (`drum_pages`, `page_crops`,
   `split_by_page`) and helicorder rendering of real traces (`helicorder_image`);
 - **tremor ResNet** on image crops (`TremorResNet`, shipped as `pretrained_tremor_resnet`) and
-  **Grad-CAM** for any conv layer (`grad_cam`, `localisation_scores`);
+  **Grad-CAM** for any conv layer and for whole pages (`grad_cam`, `page_grad_cam`,
+  `localisation_scores`);
 - **array detector** on graph-partitioned station groups (`partition_stations`,
   `ArrayDetector`, `synthetic_array_windows`, `station_dropout`);
 - **spectrogram classifier** (earthquake / tremor / noise) with a differentiable STFT front-end
@@ -51,7 +52,14 @@ from sjax.detect.gpd import (
     normalize_windows,
     predict_proba,
 )
-from sjax.detect.gradcam import LocalisationScores, grad_cam, localisation_scores, plot_gradcam
+from sjax.detect.gradcam import (
+    LocalisationScores,
+    PageHeatmaps,
+    grad_cam,
+    localisation_scores,
+    page_grad_cam,
+    plot_gradcam,
+)
 from sjax.detect.images import (
     DrumPages,
     PageCrops,
@@ -142,6 +150,8 @@ __all__ = [
     "pretrained_tremor_resnet",
     "LocalisationScores",
     "grad_cam",
+    "PageHeatmaps",
+    "page_grad_cam",
     "localisation_scores",
     "plot_gradcam",
     # array detector

@@ -12,8 +12,11 @@ works (``"stage4"``, the last conv block, is the usual choice; earlier layers gi
 less class-specific maps). Batch-norm uses its running statistics (inference mode), whatever the
 model's mode; the model is not modified.
 
-`localisation_scores` compares heat maps with ground-truth tremor masks (pointing game and IoU
-of the top-q % pixels); `plot_gradcam` draws an overlay.
+`page_grad_cam` explains a whole drum page (larger than the network's crops): it slides crops
+over the page, keeps the Grad-CAM evidence of the crops called tremor, and takes the strongest
+evidence at every pixel — the page-level "where is the tremor" map. `localisation_scores`
+compares heat maps with ground-truth tremor masks (pointing game and IoU of the top-q % pixels);
+`plot_gradcam` draws an overlay.
 """
 
 from __future__ import annotations
@@ -24,10 +27,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sjax._arrays import is_concrete
 from sjax.detect.resnet import TremorResNet
 
 __all__ = [
     "grad_cam",
+    "PageHeatmaps",
+    "page_grad_cam",
     "LocalisationScores",
     "localisation_scores",
     "plot_gradcam",
@@ -40,6 +46,7 @@ def grad_cam(
     *,
     layer: str = "stage4",
     target_class: int | jax.Array = 1,
+    normalize: bool = True,
 ) -> jax.Array:
     """Grad-CAM heat maps of ``target_class`` at a conv ``layer``, at the input resolution.
 
@@ -52,17 +59,29 @@ def grad_cam(
         layer: activation to explain, one of `sjax.detect.resnet.conv_layer_names`.
         target_class: logit index to explain (1 = tremor), an int or an int array ``(b,)``
             giving one class per image.
+        normalize: divide each map by its maximum (the default). ``False`` keeps the raw
+            ``ReLU(Σ_k α_k A^k)`` in logit units per activation pixel, comparable across images.
 
     Returns:
-        ``(b, H, W)`` heat maps in ``[0, 1]``, dtype of the activations (float32 by default):
-        each map divided by its maximum; a map that is zero everywhere (no positive evidence)
-        stays zero.
+        ``(b, H, W)`` heat maps, dtype of the activations (float32 by default): in ``[0, 1]``
+        when ``normalize`` (a map that is zero everywhere — no positive evidence — stays zero),
+        else non-negative raw values.
 
     Raises:
         ValueError: for an unknown ``layer``, bad image shapes (see `TremorResNet`), an int
             ``target_class`` outside ``[0, num_classes)`` or a class array not of shape ``(b,)``.
         TypeError: for a model that is not a `TremorResNet` or non-float images.
     """
+    cam, _ = _cam_and_logits(model, images, layer, target_class)
+    if not normalize:
+        return cam
+    peak = jnp.max(cam, axis=(1, 2), keepdims=True)
+    cam = jnp.where(peak > 0, cam / jnp.where(peak > 0, peak, 1), 0)
+    return jnp.clip(cam, 0, 1)
+
+
+def _cam_and_logits(model, images, layer, target_class):
+    """Raw (unnormalised, upsampled) Grad-CAM maps ``(b, H, W)`` and the logits ``(b, C)``."""
     if not isinstance(model, TremorResNet):
         raise TypeError(f"model must be a TremorResNet, got {type(model).__name__}")
     images = jnp.asarray(images)
@@ -85,16 +104,115 @@ def grad_cam(
 
     def target_logit(perturbation):
         logits, acts = model.probe(images, layer, perturbation, use_running_average=True)
-        return jnp.sum(jnp.take_along_axis(logits, target[:, None], axis=1)), acts
+        chosen = jnp.take_along_axis(logits, target[:, None], axis=1)
+        return jnp.sum(chosen), (acts, logits)
 
     zero = jnp.zeros(activation.shape, activation.dtype)
-    grads, acts = jax.grad(target_logit, has_aux=True)(zero)
+    grads, (acts, logits) = jax.grad(target_logit, has_aux=True)(zero)
     alpha = jnp.mean(grads, axis=(1, 2))  # (b, K)
     cam = jax.nn.relu(jnp.einsum("bhwk,bk->bhw", acts, alpha))
     cam = jax.image.resize(cam, (cam.shape[0],) + tuple(images.shape[1:3]), method="linear")
-    peak = jnp.max(cam, axis=(1, 2), keepdims=True)
-    cam = jnp.where(peak > 0, cam / jnp.where(peak > 0, peak, 1), 0)
-    return jnp.clip(cam, 0, 1)
+    return cam, logits
+
+
+class PageHeatmaps(NamedTuple):
+    """Output of `page_grad_cam` for ``n`` pages of ``H × W`` pixels and ``m`` crops per page."""
+
+    heatmaps: jax.Array  # (n, H, W) in [0, 1]; all zero on a page with no crop called tremor
+    probability: jax.Array  # (n,) the largest crop tremor probability on the page
+    crop_probabilities: jax.Array  # (n, m) tremor probability of every crop
+    origins: jax.Array  # (m, 2) int32 (row, column) of each crop's top-left pixel
+
+
+def _grid(length: int, size: int, stride: int) -> list[int]:
+    starts = list(range(0, length - size + 1, stride))
+    return starts if starts[-1] == length - size else starts + [length - size]
+
+
+def page_grad_cam(
+    model: TremorResNet,
+    pages: jax.Array,
+    *,
+    size: int = 128,
+    stride: int | None = None,
+    layer: str = "stage3",
+    threshold: float = 0.5,
+    batch_size: int = 256,
+) -> PageHeatmaps:
+    """Page-level Grad-CAM: where on a whole drum page the ResNet sees tremor.
+
+    ``size``² crops on a grid of step ``stride`` (plus a last row/column flush with the page
+    edge, so every pixel is covered) are classified and explained by the raw Grad-CAM of the
+    tremor logit (`grad_cam` with ``normalize=False``, comparable between crops). Crops with
+    tremor probability ≤ ``threshold`` contribute nothing; every pixel takes the largest
+    evidence of the crops covering it, and each page map is divided by its maximum. Overlapping
+    crops (``stride < size``) place tremor near a crop edge in the middle of another crop, where
+    the network sees its context.
+
+    Pure and jit-friendly (``nnx.jit(page_grad_cam, static_argnames=("size", "stride",
+    "layer", "batch_size"))``); crops go through the network ``batch_size`` at a time.
+
+    Args:
+        model: a `TremorResNet` trained on ``size``² crops (batch-norm running statistics).
+        pages: ``(n, H, W)`` or ``(n, H, W, 1)`` float pages in ``[0, 1]`` (1 = ink), e.g.
+            `drum_pages(...).images` or `helicorder_image` output; ``H, W >= size``.
+        size: crop side in pixels (the network's training size).
+        stride: grid step in pixels, ``1 … size``; default ``size // 2`` (half-overlapping).
+        layer: conv layer to explain (`sjax.detect.resnet.conv_layer_names`); ``"stage3"`` is
+            the layer chosen for the shipped weights.
+        threshold: tremor probability a crop needs to contribute, in ``(0, 1)`` (checked when
+            concrete; may be traced).
+        batch_size: crops per network call (>= 1; bounds memory).
+
+    Returns:
+        `PageHeatmaps` (heat maps, page and crop tremor probabilities, crop origins).
+
+    Raises:
+        ValueError: for pages that are not ``(n, H, W[, 1])`` or smaller than ``size``, or a
+            bad ``stride``, ``threshold``, ``batch_size`` or ``layer``.
+        TypeError: for a model that is not a `TremorResNet`.
+    """
+    if not isinstance(model, TremorResNet):
+        raise TypeError(f"model must be a TremorResNet, got {type(model).__name__}")
+    pages = jnp.asarray(pages)
+    if pages.ndim == 4 and pages.shape[-1] == 1:
+        pages = pages[..., 0]
+    if pages.ndim != 3:
+        raise ValueError(f"pages must have shape (n, H, W) or (n, H, W, 1), got {pages.shape}")
+    n, height, width = pages.shape
+    if not isinstance(size, int) or not 1 <= size <= min(height, width):
+        raise ValueError(f"size={size} must be an integer in [1, min(H, W) = {min(height, width)}]")
+    stride = max(size // 2, 1) if stride is None else stride
+    if not isinstance(stride, int) or not 1 <= stride <= size:
+        raise ValueError(f"stride={stride} must be an integer in [1, size={size}]")
+    if is_concrete(threshold) and not 0 < float(threshold) < 1:
+        raise ValueError(f"threshold={threshold} must lie in (0, 1)")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size={batch_size} must be an integer >= 1")
+    origins = [(r, c) for r in _grid(height, size, stride) for c in _grid(width, size, stride)]
+    crops = jnp.stack([pages[:, r : r + size, c : c + size] for r, c in origins], axis=1)
+
+    def explain(crop):
+        cam, logits = _cam_and_logits(model, crop[None], layer, 1)
+        return cam[0], jax.nn.softmax(logits[0])[1]
+
+    cams, probability = jax.lax.map(
+        explain, crops.reshape(-1, size, size), batch_size=batch_size
+    )
+    cams = cams.reshape(n, len(origins), size, size)
+    probability = probability.reshape(n, len(origins))
+    evidence = jnp.where((probability > threshold)[:, :, None, None], cams, 0)
+    heat = jnp.zeros((n, height, width), cams.dtype)
+    for j, (r, c) in enumerate(origins):
+        heat = heat.at[:, r : r + size, c : c + size].max(evidence[:, j])
+    peak = jnp.max(heat, axis=(1, 2), keepdims=True)
+    heat = jnp.where(peak > 0, heat / jnp.where(peak > 0, peak, 1), 0)
+    return PageHeatmaps(
+        heatmaps=heat,
+        probability=jnp.max(probability, axis=1),
+        crop_probabilities=probability,
+        origins=jnp.asarray(origins, dtype=jnp.int32),
+    )
 
 
 class LocalisationScores(NamedTuple):

@@ -211,12 +211,12 @@ def test_regression_mean_vjp_matches_autodiff_of_a_dense_solve(cls):
         np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-10, atol=1e-13)
 
 
-def _recovery(catalog, mu, z_true, method, seed, n_bootstrap=20):
+def _recovery(catalog, mu, z_true, method, seed, n_bootstrap=20, **fit_options):
     """Fit ``catalog``; return the z-scores of the fitted unconstrained parameters against
     ``z_true`` (first ``len(z_true)``) and the 95 % μ-band coverage of the true ``mu`` at the
     event times."""
     result = gp.fit_gp(catalog, reference_magnitude=MREF, method=method, n_bootstrap=n_bootstrap,
-                       key=jax.random.key(seed))  # fmt: skip
+                       key=jax.random.key(seed), **fit_options)  # fmt: skip
     assert result.converged, (result.grad_norm, result.n_steps)
     m = len(z_true)
     se = np.sqrt(np.diag(np.asarray(result.unconstrained_covariance))[:m])
@@ -253,6 +253,7 @@ def test_composite_fit_recovers_a_synthetic_sequence_of_1000_events():
                            reference_magnitude=MREF)  # fmt: skip
     assert 900 < cat.n_events < 1300
     z_true = [math.log(0.02), math.log(0.01), 1.1, 0.0, math.log(0.25)]
-    z_scores, coverage = _recovery(cat, TRUE_MU, z_true, "composite", seed=2, n_bootstrap=30)
+    z_scores, coverage = _recovery(cat, TRUE_MU, z_true, "composite", seed=2, n_bootstrap=30,
+                                   lbfgs_steps=1000)  # fmt: skip
     assert np.all(np.abs(z_scores) < 2.0), z_scores
     assert coverage >= 0.9

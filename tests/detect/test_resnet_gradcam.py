@@ -9,7 +9,7 @@ import pytest
 from flax import nnx
 
 from sjax.detect.gpd import count_parameters
-from sjax.detect.gradcam import grad_cam, localisation_scores, plot_gradcam
+from sjax.detect.gradcam import grad_cam, localisation_scores, page_grad_cam, plot_gradcam
 from sjax.detect.resnet import CLASSES, TremorResNet, conv_layer_names
 
 TINY = (4, 8, 8, 8)
@@ -301,6 +301,48 @@ def test_jit_vmap_agree_and_model_untouched(small, images32):
 
 
 # ------------------------------------------------------------------------ localisation scores
+def test_page_grad_cam_is_the_gated_maximum_of_crop_maps(small):
+    """Page maps against an independent assembly: crops cut by hand (grid step 16 plus the
+    flush last column 24), raw Grad-CAM per crop (``normalize=False``), crops at or below the
+    threshold dropped, pixel-wise maximum, page maximum 1."""
+    pages = jax.random.uniform(jax.random.key(11), (2, 32, 56), F32)
+    columns = (0, 16, 24)
+    crops = jnp.stack([pages[:, :, c : c + 32] for c in columns], axis=1).reshape(-1, 32, 32)
+    cam = nnx.jit(grad_cam, static_argnames=("layer", "normalize"))
+    raw = np.asarray(cam(small, crops, layer="stage3", normalize=False)).reshape(2, 3, 32, 32)
+    logits = nnx.jit(lambda m, x: m(x, use_running_average=True))(small, crops)
+    probability = np.asarray(jax.nn.softmax(logits)[:, 1]).reshape(2, 3)
+    threshold = float(np.sort(probability.ravel())[2:4].mean())  # drops the two least likely
+    want = np.zeros((2, 32, 56), np.float32)
+    for j, c in enumerate(columns):
+        keep = (probability[:, j] > threshold)[:, None, None]
+        want[:, :, c : c + 32] = np.maximum(want[:, :, c : c + 32], raw[:, j] * keep)
+    want /= want.max(axis=(1, 2), keepdims=True)
+    explain = nnx.jit(page_grad_cam, static_argnames=("size", "layer", "batch_size"))
+    got = explain(small, pages, size=32, layer="stage3", threshold=threshold, batch_size=3)
+    np.testing.assert_array_equal(np.asarray(got.origins), [[0, c] for c in columns])
+    np.testing.assert_allclose(np.asarray(got.crop_probabilities), probability, rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(got.probability), probability.max(axis=1), rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(got.heatmaps), want, rtol=1e-4, atol=1e-6)
+    # a raw map divided by its maximum is the normalised map
+    normalised = np.asarray(cam(small, crops, layer="stage3", normalize=True))
+    flat = raw.reshape(6, 32, 32)
+    np.testing.assert_allclose(normalised, flat / flat.max(axis=(1, 2), keepdims=True),
+                               rtol=1e-5, atol=1e-6)  # fmt: skip
+    nothing = explain(small, pages, size=32, layer="stage3", threshold=1 - 1e-9, batch_size=3)
+    assert not np.any(np.asarray(nothing.heatmaps))  # no crop called tremor: an empty map
+    with pytest.raises(ValueError, match="stride=40"):
+        page_grad_cam(small, pages, size=32, stride=40)
+    with pytest.raises(ValueError, match="size=64"):
+        page_grad_cam(small, pages, size=64)
+    with pytest.raises(ValueError, match="threshold"):
+        page_grad_cam(small, pages, size=32, threshold=1.0)
+    with pytest.raises(ValueError, match="pages must have shape"):
+        page_grad_cam(small, pages[0], size=32)
+    with pytest.raises(TypeError, match="TremorResNet"):
+        page_grad_cam(object(), pages, size=32)
+
+
 def test_localisation_scores_hand_made():
     scores_jit = jax.jit(localisation_scores, static_argnames=("top_fraction", "tolerance_pixels"))
     maps = np.zeros((3, 10, 10), np.float32)
