@@ -487,13 +487,18 @@ def main(argv: list[str] | None = None) -> int:
     demo = commands.add_parser("demo", help="run the main job: a short run of every part")
     demo.add_argument("--out", default="sjax-demo-output", help="output folder")
     demo.add_argument("--small", action="store_true", help="coarser, faster version (CI)")
+    demo.add_argument("--parts", default="wave,aftershock,detect",
+                      help="comma-separated parts to run (default: all)")  # fmt: skip
     aftershock = _add_aftershock_parser(commands)
     detect = _add_detect_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "demo":
         from sjax.demo import run_demo
 
-        summary = run_demo(args.out, small=args.small)
+        try:
+            summary = run_demo(args.out, small=args.small, parts=args.parts.split(","))
+        except ValueError as error:
+            demo.error(str(error))
         print(json.dumps(summary, indent=2))
         print(f"figures and summary.json written to {args.out}/", file=sys.stderr)
     elif args.command == "aftershock":

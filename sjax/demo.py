@@ -195,16 +195,33 @@ def detect_demo(out: Path, small: bool = False) -> dict:
     }  # fmt: skip
 
 
-def run_demo(out_dir: str | Path = "sjax-demo-output", small: bool = False) -> dict:
-    """Run every part's demo, write ``summary.json`` into ``out_dir`` and return it."""
+PARTS = ("wave", "aftershock", "detect")
+"""The demo's parts, in the order they run."""
+
+
+def run_demo(
+    out_dir: str | Path = "sjax-demo-output", small: bool = False, parts=PARTS
+) -> dict:
+    """Run the demo ``parts`` (default: all of `PARTS`), write ``summary.json`` into
+    ``out_dir`` and return it.
+
+    Raises:
+        ValueError: for a part not in `PARTS`.
+    """
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        raise ValueError(f"unknown demo part(s) {unknown}: choose from {list(PARTS)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     summary = {"sjax": __version__, "jax": jax.__version__, "devices": describe_devices(),
                "small": small}  # fmt: skip
-    summary["wave"] = wave_demo(out, small)
-    print("aftershock: Ridgecrest 2019 forecast", file=sys.stderr, flush=True)
-    summary["aftershock"] = aftershock_demo(out, small)
-    print("detect: GPD picks and the tremor ResNet", file=sys.stderr, flush=True)
-    summary["detect"] = detect_demo(out, small)
+    if "wave" in parts:
+        summary["wave"] = wave_demo(out, small)
+    if "aftershock" in parts:
+        print("aftershock: Ridgecrest 2019 forecast", file=sys.stderr, flush=True)
+        summary["aftershock"] = aftershock_demo(out, small)
+    if "detect" in parts:
+        print("detect: GPD picks and the tremor ResNet", file=sys.stderr, flush=True)
+        summary["detect"] = detect_demo(out, small)
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary

@@ -26,11 +26,20 @@ def test_seismograms_to_stream_flips_z_up_and_keeps_sampling():
 
 
 def test_demo_writes_figures_summary_and_readable_synthetics(tmp_path):
-    assert main(["demo", "--small", "--out", str(tmp_path)]) == 0
+    # the wave part here; CI runs the whole demo, and the aftershock and detect parts wrap
+    # commands tested in tests/aftershock/test_cli.py and tests/detect/test_pipeline.py
+    assert main(["demo", "--small", "--parts", "wave", "--out", str(tmp_path)]) == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
+    assert "aftershock" not in summary and "detect" not in summary
     for wave in ("sh", "psv"):
         part = summary["wave"][wave]
         assert (tmp_path / part["figure"]).stat().st_size > 10_000
         stream = obspy.read(str(tmp_path / part["synthetics"]))
         assert len(stream) == 30 * (1 if wave == "sh" else 2)
         assert np.isfinite(part["peak_velocity_m_s"]) and part["peak_velocity_m_s"] > 0
+
+
+def test_demo_rejects_unknown_parts(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["demo", "--parts", "wave,tremor", "--out", str(tmp_path)])
+    assert "unknown demo part(s) ['tremor']" in capsys.readouterr().err
