@@ -73,11 +73,13 @@ def grad_cam(
         TypeError: for a model that is not a `TremorResNet` or non-float images.
     """
     cam, _ = _cam_and_logits(model, images, layer, target_class)
-    if not normalize:
-        return cam
-    peak = jnp.max(cam, axis=(1, 2), keepdims=True)
-    cam = jnp.where(peak > 0, cam / jnp.where(peak > 0, peak, 1), 0)
-    return jnp.clip(cam, 0, 1)
+    return _unit_peak(cam) if normalize else cam
+
+
+def _unit_peak(maps: jax.Array) -> jax.Array:
+    """Each ``(H, W)`` map of ``(b, H, W)`` divided by its maximum; all-zero maps stay zero."""
+    peak = jnp.max(maps, axis=(1, 2), keepdims=True)
+    return jnp.clip(jnp.where(peak > 0, maps / jnp.where(peak > 0, peak, 1), 0), 0, 1)
 
 
 def _cam_and_logits(model, images, layer, target_class):
@@ -205,10 +207,8 @@ def page_grad_cam(
     heat = jnp.zeros((n, height, width), cams.dtype)
     for j, (r, c) in enumerate(origins):
         heat = heat.at[:, r : r + size, c : c + size].max(evidence[:, j])
-    peak = jnp.max(heat, axis=(1, 2), keepdims=True)
-    heat = jnp.where(peak > 0, heat / jnp.where(peak > 0, peak, 1), 0)
     return PageHeatmaps(
-        heatmaps=heat,
+        heatmaps=_unit_peak(heat),
         probability=jnp.max(probability, axis=1),
         crop_probabilities=probability,
         origins=jnp.asarray(origins, dtype=jnp.int32),
