@@ -26,8 +26,8 @@ What is measured (float64, on whatever device JAX picks; recorded in ``devices``
   n ≥ 2000 and is only reported below.
 * **Agreement** — at the smallest n, ``|composite estimate − NUTS mean| / NUTS sd`` for each
   parameter on the unconstrained scale (`GP_NAMES`), target ≤ 1; the distance in composite
-  (Godambe) standard errors is stored too. The capped chain is short, so its mean and sd are
-  themselves noisy.
+  (adjusted-posterior) standard errors is stored too. The capped chain is short, so its mean
+  and sd are themselves noisy.
 * **Scaling exponents** — best of 3 timed calls (after a compiling call, with
   ``block_until_ready``) of one jitted `composite_log_marginal` (value, and value+gradient)
   and of `pair_log_density_sum` alone on event arrays padded to a multiple of 256

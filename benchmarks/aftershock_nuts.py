@@ -8,7 +8,8 @@ parameters (`sjax.aftershock.gp.GP_NAMES`) are compared:
 
 * **NUTS** — the exact GP model (`sample_gp_nuts`: all n latents sampled, exact likelihood),
   started at the composite estimate; the reference posterior;
-* **composite** — `fit_gp(method="composite")` with Godambe standard errors;
+* **composite** — `fit_gp(method="composite")`: the curvature-adjusted composite posterior
+  (Godambe information + prior, `adjusted_composite_posterior`);
 * **exact Laplace** — `fit_gp(method="exact")` with ``H⁻¹`` standard errors (for context).
 
 For each parameter the script records ``|estimate − NUTS mean| / NUTS sd`` (target ≤ 1) and

@@ -8,7 +8,8 @@ parameters (``log_k, log_c, p, log_b, log_sigma``):
 
 * parametric μ(t) by maximum likelihood (`fit`, `ConstantMu`, `LogLinearMu`);
 * the Omi et al. state-space smoothing baseline (`fit_state_space`);
-* the Gaussian-process model (`fit_gp`, exact or pairwise-composite, Godambe uncertainty;
+* the Gaussian-process model (`fit_gp`, exact or pairwise-composite with the
+  Godambe-adjusted composite posterior;
   `sample_gp_nuts`, the exact model by NUTS, in `sjax.aftershock.nuts`);
 
 and forecasts from posterior draws (`parameter_draws`, `forecast`) with plots
