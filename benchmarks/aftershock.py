@@ -93,7 +93,7 @@ FULL = {
     "exact_sizes": (250, 500, 1000, 2000, 4000), "repeats": 3,
 }  # fmt: skip
 QUICK = {
-    "fit_sizes": (150, 200), "n_bootstrap": 5, "nuts_budget": 10,
+    "fit_sizes": (150, 200), "n_bootstrap": 10, "nuts_budget": 10,
     "composite_sizes": (256, 512, 1024), "exact_sizes": (100, 200, 400), "repeats": 3,
 }  # fmt: skip
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -45,7 +45,7 @@ END = 2.0  # days
 Z_TRUE = (math.log(0.005), math.log(0.01), 1.1, 0.0, math.log(0.25), 4.3, -0.3,
           math.log(0.2), math.log(1.5))  # fmt: skip
 FULL = {"num_warmup": 500, "num_samples": 1000, "n_bootstrap": 50}
-QUICK = {"num_warmup": 10, "num_samples": 10, "n_bootstrap": 3}
+QUICK = {"num_warmup": 10, "num_samples": 10, "n_bootstrap": 10}
 AGREEMENT = 1.0  # |composite - NUTS mean| <= this many NUTS sd
 WIDTH = 0.7  # composite SE >= this fraction of the NUTS sd
 RESULTS = Path(__file__).resolve().parent / "results"

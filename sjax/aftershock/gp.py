@@ -143,6 +143,7 @@ _JOINT_STEPS = 6  # then joint (GP-regression) Newton steps
 _PADDING_VARIANCE = 1e6  # site variance of padded events: no influence on the GP
 _MAX_SITE_VARIANCE = 100.0  # mag²: caps flat or locally convex sites (near a cutoff)
 _NEWTON_MAX_STEP = 0.5  # magnitude units per undamped Newton step
+_MIN_BOOTSTRAP = len(GP_NAMES) + 1  # score samples for a positive-definite Godambe J
 
 
 class GPConfig(NamedTuple):
@@ -911,8 +912,11 @@ def _godambe_variability(key, z, catalog, n_bootstrap, size, progress, **static)
             )
         except ValueError:  # an empty simulated catalogue: no score to add
             continue
-    if len(catalogs) < 3:
-        raise ValueError("the Godambe bootstrap simulated fewer than 3 non-empty catalogues")
+    if len(catalogs) < _MIN_BOOTSTRAP:
+        raise ValueError(
+            f"the Godambe bootstrap simulated {len(catalogs)} non-empty catalogues; J of the "
+            f"{len(GP_NAMES)} parameters needs at least {_MIN_BOOTSTRAP} (raise n_bootstrap)"
+        )
     size = max(_padded_size(max(c.n_events for c in catalogs), block_size), size)
     scores = np.stack([np.asarray(_score(z, event_data(c, size), **static)) for c in catalogs])
     return np.cov(scores, rowvar=False), len(catalogs)
@@ -957,7 +961,7 @@ def fit_gp(
         time_offset: t0 of the log-time coordinate ``ln(1 + t/t0)`` in days.
         magnitude_cutoff: catalogue cut Mc, or None.
         key: `jax.random` key for the Godambe bootstrap (default ``key(0)``).
-        n_bootstrap: simulated catalogues for the Godambe ``J`` (composite only).
+        n_bootstrap: simulated catalogues for the Godambe ``J`` (composite only; ≥ 10).
         neighbours: events per local GP regression in the composite fit's Laplace centring
             (`event_sites`); the exact fit uses all.
         block_size: rows per block of the pair sum; mesh: optional device mesh
@@ -972,7 +976,8 @@ def fit_gp(
     Raises:
         TypeError: ``catalog`` is not a `Catalog`.
         ValueError: unknown ``method``/``kernel``, fewer than 20 events, magnitudes below
-            ``magnitude_cutoff``, non-positive ``time_offset``, bad ``initial``.
+            ``magnitude_cutoff``, non-positive ``time_offset``, bad ``initial``, composite
+            ``n_bootstrap`` below 10 (J of 9 parameters would be singular).
     """
     t_start = time.perf_counter()
     if not isinstance(catalog, Catalog):
@@ -986,6 +991,11 @@ def fit_gp(
     n = catalog.n_events
     if n < 20:
         raise ValueError(f"catalogue has {n} events: the GP model needs at least 20")
+    if method == "composite" and n_bootstrap < _MIN_BOOTSTRAP:
+        raise ValueError(
+            f"n_bootstrap={n_bootstrap}: the Godambe J of the {len(GP_NAMES)} parameters needs at "
+            f"least {_MIN_BOOTSTRAP} simulated catalogues to be positive definite"
+        )
     magnitude_cutoff = check_magnitude_cutoff(catalog, magnitude_cutoff)
     config = GPConfig(float(reference_magnitude), magnitude_cutoff, kernel, float(time_offset))
     size = n if method == "exact" else _padded_size(n, block_size)

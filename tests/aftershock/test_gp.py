@@ -161,6 +161,8 @@ def test_bad_input_errors(catalog):
         gp.fit_gp(catalog, reference_magnitude=MREF, time_offset=0.0)
     with pytest.raises(ValueError, match="at least 20"):
         gp.fit_gp(catalog.window(0.0, float(catalog.times[10]) + 1e-9), reference_magnitude=MREF)
+    with pytest.raises(ValueError, match="n_bootstrap=9"):
+        gp.fit_gp(catalog, reference_magnitude=MREF, n_bootstrap=9)
     with pytest.raises(ValueError, match="multiple of block_size"):
         data = gp.event_data(catalog)
         k = SquaredExponential(jnp.float64(0.2), jnp.float64(1.0))
