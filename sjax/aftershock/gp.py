@@ -25,15 +25,27 @@ the GP prior and the site are both exponentials of quadratics,
 
 **Known bias of the composite.** Each pair term treats ``(y_i, y_j)`` as a draw from
 ``N₂(m, K₂ + V₂)``, but the pseudo-data are expansions of likelihood factors, not sampling
-draws: their spread about μ is smaller than ``v_i``, so the marginal parts of the pairs
-(which dominate the O(n²) sum) penalise the GP amplitude. On catalogues simulated from this
-very model (n ≈ 600, amplitude 0.2) the composite estimates the amplitude and length scale
-4–6 standard errors low while the Omori/GR parameters stay within 2; the exact fit recovers
-all nine. A Vecchia (nearest-previous-events) conditional composite had the same bias at
-32 neighbours (the pseudo-data are too noisy for neighbours to screen), so it was not kept.
-The centring is not the cause: with exact (all-event) centring the composite estimates are the
-same to 0.02, and exact 32-node Gauss–Hermite per-event marginals instead of Gaussian sites
-move them by less than 0.04: the bias belongs to the pairwise composite itself.
+draws. For an event well above μ (``ln Φ ≈ 0``) the site is ``−Λ_i e^{G(μ)}`` with
+``G ≈ const − βμ``, whose Newton step from any centre is ``1/β``: the data set the weight
+``1/v_i`` but hardly the position ``y_i``. At the true parameters the residuals therefore scatter less than the model says
+(mean ``r_i²/(k_ii + v_i)`` = 0.51–0.72 on four catalogues simulated from this model,
+n = 429–683, amplitude 0.2, ``v ≈ 0.25`` mag²), and the marginal parts of the pairs, which
+dominate the O(n²) sum, pull the GP amplitude down. The exact term is a Laplace approximation
+of the likelihood, not a model for the pseudo-data, and is not pulled the same way.
+At a few hundred events the amplitude is also weakly identified: on the 307-event catalogue
+of `benchmarks/aftershock_nuts.py` the exact-GP NUTS posterior of ln amplitude has mean
+−1.61 and sd 0.85 (prior: −1.61 and 1); the exact Laplace mode is −2.31 and the composite
+−3.06, and on a 683-event simulated catalogue the exact Laplace fit itself is 2.2 standard
+errors below the true amplitude. The Godambe bootstrap draws μ with the fitted amplitude, and
+the composite's standard errors of μ's mean line are narrow with it (0.35–0.38 of the NUTS sd;
+exact Laplace 0.55). The Omori/GR parameters and σ are not affected (within 0.7 NUTS sd,
+widths 0.82–1.5). Tried without removing the bias: exact (all-event) centring (estimates
+move < 0.02), 32-node Gauss–Hermite per-event marginals (< 0.04), a Vecchia conditional
+composite at 32 neighbours, block composites (pairs of blocks of 16–77 events, independent
+blocks of n/4–n/2 events: ln amplitude −2.5 to −3.0 against the exact −2.31), full-weight
+dependence-only pair terms (degenerate) and a bootstrap correction of the score's bias (the
+expected score at the fit is ≈ 0: below amplitude ≈ 0.2 the composite barely responds to the
+amplitude, so there is no bias to measure from the fit).
 
 Both include the same weak prior (`log_prior`): broad normals (sd 10) on the unconstrained
 Omori/GR/mean parameters, AftFore's log-normal prior on σ (median 0.2, sd 1 in ln σ; real
@@ -949,9 +961,10 @@ def fit_gp(
     (``"exact"``, O(n³), Laplace uncertainty) with Adam then L-BFGS on the per-event
     objective, inside one ``jit``.
 
-    Known limitation of the composite fit: it underestimates the GP amplitude and length
-    scale (see the module docstring), so its μ band is too narrow where events are sparse
-    (the first minutes); use ``"exact"`` up to a few thousand events when the band matters.
+    Known limitation of the composite fit: it underestimates the GP amplitude, and with it
+    the standard errors of μ's mean line and the μ band where events are sparse (the first
+    minutes; see the module docstring); use ``"exact"`` up to a few thousand events when the
+    band matters.
 
     Args:
         catalog: `Catalog` of recorded events (window = observation window).
