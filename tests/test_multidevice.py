@@ -5,13 +5,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-# Eight virtual devices share two busy cores while the other xdist worker runs: XLA's CPU
-# collectives abort the process (SIGABRT) when a rendezvous waits longer than its termination
-# timeout, so the timeouts are raised to the subprocess limit.
+# Eight virtual devices share two busy cores while the other xdist worker runs, so a collective
+# can wait a while for its slowest device: the stuck-collective timeouts are raised (the default
+# abort came first). A real deadlock (as batched LAPACK calls replicated over the devices once
+# caused; see `sjax.aftershock.gp.local_gp_mean`) still aborts, with its stacks, well before
+# the subprocess limit.
 XLA_FLAGS = (
     "--xla_force_host_platform_device_count=8 "
     "--xla_cpu_collective_call_warn_stuck_timeout_seconds=120 "
-    "--xla_cpu_collective_call_terminate_timeout_seconds=600"
+    "--xla_cpu_collective_call_terminate_timeout_seconds=240"
 )
 
 

@@ -27,25 +27,25 @@ the GP prior and the site are both exponentials of quadratics,
 ``N₂(m, K₂ + V₂)``, but the pseudo-data are expansions of likelihood factors, not sampling
 draws. For an event well above μ (``ln Φ ≈ 0``) the site is ``−Λ_i e^{G(μ)}`` with
 ``G ≈ const − βμ``, whose Newton step from any centre is ``1/β``: the data set the weight
-``1/v_i`` but hardly the position ``y_i``. At the true parameters the residuals therefore scatter less than the model says
-(mean ``r_i²/(k_ii + v_i)`` = 0.51–0.72 on four catalogues simulated from this model,
-n = 429–683, amplitude 0.2, ``v ≈ 0.25`` mag²), and the marginal parts of the pairs, which
-dominate the O(n²) sum, pull the GP amplitude down. The exact term is a Laplace approximation
-of the likelihood, not a model for the pseudo-data, and is not pulled the same way.
-At a few hundred events the amplitude is also weakly identified: on the 307-event catalogue
-of `benchmarks/aftershock_nuts.py` the exact-GP NUTS posterior of ln amplitude has mean
-−1.61 and sd 0.85 (prior: −1.61 and 1); the exact Laplace mode is −2.31 and the composite
+``1/v_i`` but hardly the position ``y_i``. At the true parameters the residuals therefore
+scatter less than the model says (mean ``r_i²/(k_ii + v_i)`` = 0.51–0.72 on four catalogues
+simulated from this model, n = 429–683, amplitude 0.2, ``v ≈ 0.25`` mag²), and the marginal
+parts of the pairs, which dominate the O(n²) sum, pull the GP amplitude down. The exact term is
+a Laplace approximation of the likelihood, not a model for the pseudo-data, and is not pulled
+the same way. At a few hundred events the amplitude is also weakly identified: on the 307-event
+catalogue of `benchmarks/aftershock_nuts.py` the exact-GP NUTS posterior of ln amplitude has
+mean −1.61 and sd 0.85 (prior: −1.61 and 1); the exact Laplace mode is −2.31 and the composite
 −3.06, and on a 683-event simulated catalogue the exact Laplace fit itself is 2.2 standard
 errors below the true amplitude. The Godambe bootstrap draws μ with the fitted amplitude, and
 the composite's standard errors of μ's mean line are narrow with it (0.35–0.38 of the NUTS sd;
-exact Laplace 0.55). The Omori/GR parameters and σ are not affected (within 0.7 NUTS sd,
-widths 0.82–1.5). Tried without removing the bias: exact (all-event) centring (estimates
-move < 0.02), 32-node Gauss–Hermite per-event marginals (< 0.04), a Vecchia conditional
-composite at 32 neighbours, block composites (pairs of blocks of 16–77 events, independent
-blocks of n/4–n/2 events: ln amplitude −2.5 to −3.0 against the exact −2.31), full-weight
-dependence-only pair terms (degenerate) and a bootstrap correction of the score's bias (the
-expected score at the fit is ≈ 0: below amplitude ≈ 0.2 the composite barely responds to the
-amplitude, so there is no bias to measure from the fit).
+exact Laplace 0.55). The Omori/GR parameters and σ are not affected (within 0.7 NUTS sd, widths
+0.82–1.5). Tried without removing the bias: exact (all-event) centring (estimates move < 0.02),
+32-node Gauss–Hermite per-event marginals (< 0.04), a Vecchia conditional composite at 32
+neighbours, block composites (pairs of blocks of 16–77 events, independent blocks of n/4–n/2
+events: ln amplitude −2.5 to −3.0 against the exact −2.31), full-weight dependence-only pair
+terms (degenerate) and a bootstrap correction of the score's bias (the expected score at the fit
+is ≈ 0: below amplitude ≈ 0.2 the composite barely responds to the amplitude, so there is no
+bias to measure from the fit).
 
 Both include the same weak prior (`log_prior`): broad normals (sd 10) on the unconstrained
 Omori/GR/mean parameters, AftFore's log-normal prior on σ (median 0.2, sd 1 in ln σ; real
@@ -277,7 +277,9 @@ def _expand(derivs, centre, weights):
     return centre + g1 / precision, g0 + 0.5 * g1**2 / precision, variance
 
 
-def local_gp_mean(x, r, v, kernel, neighbours: int | None, n_valid=None):
+def local_gp_mean(
+    x, r, v, kernel, neighbours: int | None, n_valid=None, *, sequential: bool = False
+):
     """GP-regression mean of f at the inputs ``x`` from noisy data ``r = f(x) + N(0, v)``.
 
     Exact (``neighbours=None``: ``K (K + V)⁻¹ r``, O(n³)) or block-local: for ``x`` sorted,
@@ -290,6 +292,12 @@ def local_gp_mean(x, r, v, kernel, neighbours: int | None, n_valid=None):
         kernel: covariance kernel; neighbours: block size (must divide n) or None.
         n_valid: number of leading entries that are real events (the rest is padding, which
             windows never reach into); default all.
+        sequential: factorise the windows one at a time (``lax.map``) instead of as one
+            batched Cholesky. Same values. Used inside multi-device CPU programs, where every
+            device runs this replicated: jaxlib's batched LAPACK kernels then split their
+            batch onto the intra-op thread pool that runs the devices, and with all pool
+            threads waiting on their own batches the program deadlocks (seen with 8 forced
+            CPU devices on 2 cores).
 
     Returns:
         ``(n,)`` posterior mean of f.
@@ -308,7 +316,10 @@ def local_gp_mean(x, r, v, kernel, neighbours: int | None, n_valid=None):
     def one(xq, xs, rs, vs):
         return gp_regression_mean(kernel, xq, xs, rs, vs)
 
-    return jax.vmap(one)(x[core], x[window], r[window], v[window]).reshape(n)
+    blocks = (x[core], x[window], r[window], v[window])
+    if sequential:
+        return jax.lax.map(lambda b: one(*b), blocks).reshape(n)
+    return jax.vmap(one)(*blocks).reshape(n)
 
 
 @jax.custom_vjp
@@ -351,8 +362,15 @@ def _regression_backward(residuals, g):
 gp_regression_mean.defvjp(_regression_forward, _regression_backward)
 
 
-@functools.partial(jax.jit, static_argnames=("config", "neighbours"))
-def event_sites(z: jax.Array, data: EventData, config: GPConfig, neighbours: int | None = 32):
+@functools.partial(jax.jit, static_argnames=("config", "neighbours", "sequential"))
+def event_sites(
+    z: jax.Array,
+    data: EventData,
+    config: GPConfig,
+    neighbours: int | None = 32,
+    *,
+    sequential: bool = False,
+):
     """Gaussian pseudo-observations of μ at the events, expanded about the posterior mode.
 
     Each site ``g_i(μ) = ln Φ((M_i − μ)/σ) − Λ_i e^{G(μ)}`` is expanded to second order about
@@ -372,6 +390,8 @@ def event_sites(z: jax.Array, data: EventData, config: GPConfig, neighbours: int
     Args:
         z: ``(9,)`` unconstrained parameters (`GP_NAMES`); data: `EventData`; config:
             `GPConfig`; neighbours: regression window (None: exact, O(n³)).
+        sequential: one window factorisation at a time (`local_gp_mean`; for multi-device
+            CPU programs).
 
     Returns:
         ``(a, residual, log_site, variance, x, kernel)``: ``(N,)`` arrays ``a_i``,
@@ -387,7 +407,9 @@ def event_sites(z: jax.Array, data: EventData, config: GPConfig, neighbours: int
 
     def joint_step(c, derivs, mean, kernel, clip):
         y, _, v = _expand(derivs, c, data.weights)
-        new = mean + local_gp_mean(x, y - mean, v, kernel, neighbours, jnp.sum(data.weights > 0))
+        new = mean + local_gp_mean(
+            x, y - mean, v, kernel, neighbours, jnp.sum(data.weights > 0), sequential=sequential
+        )
         return c + jnp.clip(new - c, -_NEWTON_MAX_STEP, _NEWTON_MAX_STEP) if clip else new
 
     def centres(z):  # the Newton loops, on constants only (no derivatives through them)
@@ -537,7 +559,11 @@ def composite_log_marginal(
     Returns:
         Scalar composite log marginal likelihood + log prior.
     """
-    a, r, log_site, v, x, kernel = event_sites(z, data, config, neighbours=neighbours)
+    # Sharded, the sites are computed replicated on every device: factorise one window at a
+    # time there (`local_gp_mean`: batched LAPACK calls deadlock the multi-device CPU runtime).
+    a, r, log_site, v, x, kernel = event_sites(
+        z, data, config, neighbours=neighbours, sequential=mesh is not None
+    )
     site_sum = _site_sum(a, log_site, v, data.weights)
     pairs = pair_log_density_sum(x, r, v, data.weights, kernel, block_size=block_size, mesh=mesh)
     n = jnp.sum(data.weights)
