@@ -4,7 +4,8 @@ What is measured, for each wave type on three square grids:
 
 * **sjax forward** — a jitted `sjax.wave.simulate` (2-layer `LayeredMedium`, Ricker
   `PointForce` for SH / `explosion` for P-SV, 10 surface `Receivers`, explicit ``dt``,
-  ``checkpoint=True``), compiled once, then the best of a few timed repeats
+  ``adjoint=CheckpointAdjoint()``; the ``*_symplectic`` records use ``SymplecticAdjoint()``),
+  compiled once, then the best of a few timed repeats
   (``block_until_ready``).
 * **sjax forward+gradient** — jitted ``jax.value_and_grad`` of the misfit
   ``0.5·Σ(traces − observed)²`` with respect to the whole medium (all layer properties);
@@ -47,6 +48,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sjax.integrate import CheckpointAdjoint, SymplecticAdjoint
 from sjax.media import LayeredMedium
 from sjax.wave import (
     Grid,
@@ -118,8 +120,9 @@ def best_time(fn, repeats: int) -> float:
 # --------------------------------------------------------------------------------------------
 
 
-def time_sjax(n: int, n_steps: int, wave: str, repeats: int):
-    """(forward seconds, forward+gradient seconds) of jitted `simulate` with ``n_steps`` steps."""
+def time_sjax(n: int, n_steps: int, wave: str, repeats: int, adjoint=CheckpointAdjoint()):
+    """(forward seconds, forward+gradient seconds) of jitted `simulate` with ``n_steps`` steps,
+    the gradient by the ``adjoint`` strategy of `simulate`."""
     medium, grid, source, receivers, dt = problem(n, wave)
     duration = (n_steps - 0.5) * dt  # simulate takes floor(duration/dt) + 1 = n_steps samples
 
@@ -139,7 +142,9 @@ def time_sjax(n: int, n_steps: int, wave: str, repeats: int):
     @jax.jit
     def value_and_gradient(medium, source, receivers):
         def misfit(medium):
-            return 0.5 * jnp.sum((forward(medium, source, receivers) - observed) ** 2)
+            traces = simulate(medium, grid, source, receivers, duration=duration, dt=dt,
+                              wave=wave, adjoint=adjoint).traces  # fmt: skip
+            return 0.5 * jnp.sum((traces - observed) ** 2)
 
         return jax.value_and_grad(misfit)(medium)
 
@@ -451,6 +456,13 @@ def run(quick: bool) -> dict:
                 f"{wave}_gradient_cost_{size}", gradient_s / forward_s,
                 "x forward time (lower is better)", "<= 4", **cost_extra,
             ))  # fmt: skip
+            _, symplectic_s = time_sjax(n, n_steps, wave, repeats, SymplecticAdjoint())
+            records.append(record(
+                f"{wave}_gradient_cost_symplectic_{size}", symplectic_s / forward_s,
+                "x forward time (lower is better)", "<= 3", **extra,
+                notes="simulate(adjoint=SymplecticAdjoint()): sqrt(n) checkpoints, per-step "
+                "recomputation and VJP of the leapfrog/C-PML step",
+            ))  # fmt: skip
             print(f"  timed {wave} {size}", flush=True)
     devices = jax.devices()
     return {
@@ -463,7 +475,7 @@ def run(quick: bool) -> dict:
         "quick": quick,
         "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "notes": "cells = stepped array incl. C-PML, (nz+20)*(nx+40), for sjax and peers; "
-        "cells/s = cells * steps / best wall time; sjax = jitted simulate (checkpoint=True), "
+        "cells/s = cells * steps / best wall time; sjax = jitted simulate (adjoint=CheckpointAdjoint()), "
         "gradient = value_and_grad of an L2 trace misfit w.r.t. the medium; numpy baseline "
         f"verified against sh_step/psv_step (max rel. diff SH {errors['sh']:.1e}, "
         f"P-SV {errors['psv']:.1e}); load_average_1min (start, end) shows how busy the "

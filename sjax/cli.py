@@ -487,7 +487,7 @@ def main(argv: list[str] | None = None) -> int:
     demo = commands.add_parser("demo", help="run the main job: a short run of every part")
     demo.add_argument("--out", default="sjax-demo-output", help="output folder")
     demo.add_argument("--small", action="store_true", help="coarser, faster version (CI)")
-    demo.add_argument("--parts", default="wave,aftershock,detect",
+    demo.add_argument("--parts", default="wave,aftershock,assim,detect",
                       help="comma-separated parts to run (default: all)")  # fmt: skip
     aftershock = _add_aftershock_parser(commands)
     detect = _add_detect_parser(commands)

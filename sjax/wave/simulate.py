@@ -12,6 +12,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from sjax._arrays import is_concrete
+from sjax.integrate import CheckpointAdjoint, DirectAdjoint, DiscreteMap, SymplecticAdjoint
+from sjax.integrate import solve as integrate_solve
 from sjax.media import LayeredMedium
 from sjax.wave.boundaries import pml_coefficients
 from sjax.wave.grid import Grid, check_time_step, fastest_velocity, stable_time_step
@@ -176,7 +178,7 @@ def simulate(
     free_surface: bool = True,
     pml_frequency=None,
     pml_reflection: float = 1e-4,
-    checkpoint: bool = True,
+    adjoint=CheckpointAdjoint(),
     progress: bool = False,
 ) -> SimulationResult:
     """Simulate 2-D SH or P-SV waves from a point source in a layered medium.
@@ -201,14 +203,24 @@ def simulate(
         free_surface: traction-free top (default) or rigid top.
         pml_frequency: frequency (Hz) tuning the C-PML; default the source's frequency.
         pml_reflection: target C-PML reflection coefficient.
-        checkpoint: rematerialise time blocks in reverse mode (memory ∝ √n_time instead of
-            n_time, for about one extra forward solve).
+        adjoint: how reverse mode differentiates the time loop (``sjax.integrate``):
+            `CheckpointAdjoint()` (default) rematerialises √n_time blocks (memory ∝ √n_time, about
+            one extra forward solve; composes with ``jvp``/``jacfwd``); `DirectAdjoint()` stores
+            every step; `SymplecticAdjoint()` is the hand-built adjoint (a ``custom_vjp`` that
+            stores √n_time checkpoints and recomputes each step before its exact adjoint step;
+            reverse mode only, no snapshots).
         progress: show a progress bar (host callback; works under jit).
 
     Returns:
         `SimulationResult` with ``traces`` of shape ``(n_receiver, n_component, n_time)``.
     """
     _validate(medium, grid, source, receivers, wave, output, duration, snapshot_every)
+    if not isinstance(adjoint, (DirectAdjoint, CheckpointAdjoint, SymplecticAdjoint)):
+        raise TypeError("adjoint must be DirectAdjoint(), CheckpointAdjoint() or "
+                        f"SymplecticAdjoint(), got {type(adjoint).__name__}")  # fmt: skip
+    if isinstance(adjoint, SymplecticAdjoint) and snapshot_every:
+        raise ValueError("snapshot_every is not available with SymplecticAdjoint (it stores "
+                         "only checkpoints); use CheckpointAdjoint() for snapshots")  # fmt: skip
     if dt is None:
         dt = stable_time_step(medium, grid, wave=wave)
     dt = float(dt)
@@ -217,14 +229,14 @@ def simulate(
     return _simulate_core(
         medium, source, receivers, grid=grid, n_time=n_time, dt=dt, wave=wave, output=output,
         snapshot_every=snapshot_every, free_surface=free_surface, pml_frequency=pml_frequency,
-        pml_reflection=pml_reflection, checkpoint=checkpoint, progress=progress,
+        pml_reflection=pml_reflection, adjoint=adjoint, progress=progress,
     )  # fmt: skip
 
 
 @eqx.filter_jit
 def _simulate_core(
     medium, source, receivers, *, grid, n_time, dt, wave, output, snapshot_every, free_surface,
-    pml_frequency, pml_reflection, checkpoint, progress,
+    pml_frequency, pml_reflection, adjoint, progress,
 ) -> SimulationResult:  # fmt: skip
     model = build_model(
         medium, grid, source, dt=dt, wave=wave, free_surface=free_surface,
@@ -234,6 +246,9 @@ def _simulate_core(
     stencils = receiver_stencils(grid, receivers, wave, free_surface, dtype)
     times = jnp.arange(n_time, dtype=dtype) * dt
     amplitudes = source.wavelet(times).astype(dtype)
+    if isinstance(adjoint, SymplecticAdjoint):
+        traces = _traces_symplectic(model, stencils, amplitudes, wave, output, adjoint)
+        return SimulationResult(traces, times, None, None)
     block = int(snapshot_every) if snapshot_every else max(1, int(round(math.sqrt(n_time))))
     n_block = -(-n_time // block)
     amplitudes = jnp.pad(amplitudes, (0, n_block * block - n_time)).reshape(n_block, block)
@@ -260,7 +275,7 @@ def _simulate_core(
 
         return jax.lax.scan(one_step, state, block_amplitudes)
 
-    if checkpoint:  # rematerialise each block in reverse mode; the model is an explicit input
+    if isinstance(adjoint, CheckpointAdjoint):  # rematerialise each block in reverse mode; the model is an explicit input
         run_block = jax.checkpoint(run_block)
 
     def outer(state, inputs):
@@ -280,6 +295,30 @@ def _simulate_core(
     if snapshot_every:
         snapshot_times = (jnp.arange(1, n_block + 1) * block * dt).astype(dtype)
     return SimulationResult(traces, times, snaps, snapshot_times)
+
+
+def _traces_symplectic(model, stencils, amplitudes, wave, output, adjoint) -> jax.Array:
+    """Seismograms ``(n_receiver, n_component, n_time)`` by `sjax.integrate.solve` with the
+    leapfrog step as a `DiscreteMap` (its C-PML recursion is recomputed, never reversed)."""
+    step = sh_step if wave == "sh" else psv_step
+    n_time = amplitudes.shape[0]
+    state0 = sh_init(model.grid, amplitudes.dtype) if wave == "sh" else psv_init(
+        model.grid, amplitudes.dtype)  # fmt: skip
+
+    def observe(state, stencils):
+        field = state.velocity if output == "velocity" else state.displacement
+        field = (field,) if wave == "sh" else tuple(field)
+        return jnp.stack([gather(v, s) for v, s in zip(field, stencils)], axis=1)
+
+    leapfrog = DiscreteMap(lambda state, args, amplitude: step(args[0], state, amplitude),
+                           name="leapfrog + C-PML")  # fmt: skip
+    ys = integrate_solve(
+        leapfrog, state0, (model, stencils), n_steps=n_time, dt=model.dt, inputs=amplitudes,
+        observe=lambda state, args: observe(state, args[1]), adjoint=adjoint,
+    )  # fmt: skip
+    # velocity output: v_n = (v_{n-1/2} + v_{n+1/2}) / 2; displacement: u_0 ... u_{n_time-1}
+    ys = 0.5 * (ys[:-1] + ys[1:]) if output == "velocity" else ys[:-1]
+    return jnp.moveaxis(ys, 0, -1)
 
 
 _progress_bar = None
