@@ -34,7 +34,7 @@ def _cholesky(covariance, name: str) -> jax.Array:
         c = np.asarray(covariance)
         if not np.allclose(c, c.T, rtol=1e-10, atol=1e-14 * np.abs(c).max()):
             raise ValueError(f"{name} is not symmetric")
-        if not np.all(np.isfinite(np.linalg.cholesky(c) if _spd(c) else [np.nan])):
+        if not _spd(c):
             raise ValueError(f"{name} is not symmetric positive definite")
     return jnp.linalg.cholesky(covariance)
 

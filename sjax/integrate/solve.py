@@ -18,6 +18,8 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from sjax.integrate.schemes import _add, _split, _zeros_like
+
 __all__ = [
     "DirectAdjoint", "CheckpointAdjoint", "SymplecticAdjoint", "ContinuousAdjoint", "solve",
     "hessian_sweep", "tangent_solve",
@@ -61,10 +63,6 @@ class ContinuousAdjoint(eqx.Module):
 
 def _where(condition, new, old):
     return jax.tree.map(lambda a, b: jnp.where(condition, a, b), new, old)
-
-
-def _add(a, b):
-    return jax.tree.map(lambda x, y: x + y, a, b)
 
 
 def _block_size(n_steps: int, requested: int | None) -> int:
@@ -242,18 +240,6 @@ def _solve_symplectic_fwd(perturbed, primal, config, block):
     return ys, (starts, x_final)
 
 
-def _split(tree, mask=None):
-    """``(leaves to differentiate, the rest)``: float leaves, restricted to ``mask`` if given."""
-    if mask is None:
-        return eqx.partition(tree, eqx.is_inexact_array)
-    keep = jax.tree.map(lambda m, a: bool(m) and eqx.is_inexact_array(a), mask, tree)
-    return eqx.partition(tree, keep)
-
-
-def _zero_cotangents(tree):
-    return jax.tree.map(lambda a: jnp.zeros_like(a), tree)
-
-
 def _observation_pullback(observe, x, args_diff, args_rest, y_bar):
     """``(x̄, ārgs)`` of ``observe`` at ``x`` for the cotangent ``y_bar``."""
     def f(x, diff):
@@ -309,7 +295,7 @@ def _solve_symplectic_bwd(residuals, y_bar, perturbed, primal, config, block):
             diff_bar = _where(active, _add(diff_bar, step_diff_bar), diff_bar)
             if u is not None:
                 u_template = _split(u, inputs_mask)[0]
-                u_bar = _where(active, _fill(u_bar, u_template), _zero_cotangents(u_template))
+                u_bar = _where(active, _fill(u_bar, u_template), _zeros_like(u_template))
             obs_x_bar, obs_diff_bar = _observation_pullback(observe, x, diff, rest, step_y_bar)
             return (_add(lam, obs_x_bar), _add(diff_bar, obs_diff_bar)), u_bar
 
@@ -329,7 +315,7 @@ def _solve_symplectic_bwd(residuals, y_bar, perturbed, primal, config, block):
 def _fill(cotangent, template):
     """``cotangent`` with ``None`` leaves (no dependence) replaced by zeros of ``template``."""
     if cotangent is None:
-        return _zero_cotangents(template)
+        return _zeros_like(template)
     return jax.tree.map(lambda c, t: jnp.zeros_like(t) if c is None else c, cotangent, template,
                         is_leaf=lambda c: c is None)  # fmt: skip
 
@@ -374,7 +360,7 @@ def _solve_continuous_bwd(residuals, y_bar, perturbed, primal, config):
         lam, diff_bar = carry
         x_next, n, step_y_bar = step_data
         t_next = t0 + (n + 1) * dt
-        z = (x_next, lam, _zero_cotangents(diff))
+        z = (x_next, lam, _zeros_like(diff))
         slopes = []
         for i in range(tableau.stages):  # the same explicit tableau with step −h
             stage = z
@@ -508,7 +494,7 @@ def hessian_sweep(
                 u_bars = None
             else:
                 u_template = _split(u)[0]
-                zero = _zero_cotangents(u_template)
+                zero = _zeros_like(u_template)
                 u_bars = (_where(active, _fill(u_bar, u_template), zero),
                           _where(active, _fill(du_bar, u_template), zero))  # fmt: skip
             (ox, op), (dox, dop) = observation_forcing(x, dx, g, dg)
