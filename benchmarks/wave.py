@@ -461,7 +461,7 @@ def run(quick: bool) -> dict:
                 f"{wave}_gradient_cost_symplectic_{size}", symplectic_s / forward_s,
                 "x forward time (lower is better)", "<= 3", **extra,
                 notes="simulate(adjoint=SymplecticAdjoint()): sqrt(n) checkpoints, per-step "
-                "recomputation and VJP of the leapfrog/C-PML step",
+                "recomputation and the hand-written adjoint step (sjax.wave.adjoint)",
             ))  # fmt: skip
             print(f"  timed {wave} {size}", flush=True)
     devices = jax.devices()

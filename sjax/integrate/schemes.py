@@ -57,6 +57,15 @@ def _zeros_like(tree):
     return jax.tree.map(jnp.zeros_like, tree)
 
 
+def _restrict(cotangent, diff):
+    """``cotangent`` (structured like the full tree) cut to the leaves present in ``diff`` (the
+    first part of `_split`), None elsewhere."""
+    if diff is None:
+        return None
+    return jax.tree.map(lambda d, c: None if d is None else c, diff, cotangent,
+                        is_leaf=lambda d: d is None)  # fmt: skip
+
+
 def _split(args, mask=None):
     """``(inexact arrays, the rest)`` of a pytree, so cotangents exist only for the former.
 
@@ -396,16 +405,26 @@ class DiscreteMap(eqx.Module):
 
     Use it for time steppers that are not (P)RK methods of an ODE, e.g. the wave propagators'
     leapfrog with its C-PML memory recursion (`sjax.wave.sh_step` / `psv_step`). Its adjoint step
-    is the vector–Jacobian product of ``step`` at the recomputed ``x_n`` — the exact discrete
-    adjoint; the second-order step is the JVP of that product.
+    is ``adjoint_function`` when given (a hand-written exact adjoint), else the vector–Jacobian
+    product of ``step`` at the recomputed ``x_n``; both are the exact discrete adjoint. The
+    second-order step is the JVP of the VJP.
 
     Attributes:
         step_function: ``(x, args, u) -> x_next``; ``u`` is the per-step input (or None).
         name: for tables and messages.
+        adjoint_function: optional ``(x, x_next, args, u, λ_next) -> (λ, args cotangent, input
+            cotangent)``; the args cotangent has the structure of ``args`` (its non-float
+            leaves are ignored).
     """
 
     step_function: Callable = eqx.field(static=True)
     name: str = eqx.field(static=True, default="discrete map")
+    adjoint_function: Callable | None = eqx.field(static=True, default=None)
+
+    @property
+    def uses_next_state(self) -> bool:
+        """Whether `adjoint_step` reads ``x_{n+1}`` (then `solve` passes ``x_next``)."""
+        return self.adjoint_function is not None
 
     def _map(self, rest, rest_u):
         def f(x, diff, diff_u):
@@ -417,9 +436,15 @@ class DiscreteMap(eqx.Module):
         """``x_{n+1}`` (``t`` and ``h`` are unused: the map carries its own time step)."""
         return self.step_function(x, args, u)
 
-    def adjoint_step(self, t, h, x, args, u, lam, mask=None, input_mask=None):
-        """``(λ_n, args cotangent, input cotangent)`` by one VJP of the map."""
+    def adjoint_step(self, t, h, x, args, u, lam, mask=None, input_mask=None, x_next=None):
+        """``(λ_n, args cotangent, input cotangent)``: ``adjoint_function`` at
+        ``(x_n, x_{n+1})`` when given (``x_next`` required), else one VJP of the map."""
         (diff, rest), (diff_u, rest_u) = _split(args, mask), _split(u, input_mask)
+        if self.adjoint_function is not None:
+            if x_next is None:
+                raise ValueError(f"{self.name}: its adjoint_function needs x_next")
+            lam_prev, args_bar, u_bar = self.adjoint_function(x, x_next, args, u, lam)
+            return lam_prev, _restrict(args_bar, diff), _restrict(u_bar, diff_u)
         _, pullback = jax.vjp(self._map(rest, rest_u), x, diff, diff_u)
         return pullback(lam)
 

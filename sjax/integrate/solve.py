@@ -275,9 +275,12 @@ def _solve_symplectic_bwd(residuals, y_bar, perturbed, primal, config, block):
     body = _step_body(scheme, args, dt, t0, n_steps)
 
     lam, diff_bar = _observation_pullback(observe, x_final, diff, rest, y_bar_final)
+    # a hand-written adjoint step may read x_{n+1}: carried backwards (the state after step n),
+    # never stored twice
+    uses_next = getattr(scheme, "uses_next_state", False)
 
     def adjoint_block(carry, block_input):
-        lam, diff_bar = carry
+        lam, diff_bar, x_next = carry
         start, block_steps, block_inputs, block_y_bar = block_input
 
         def recompute(x, step_input):
@@ -286,10 +289,12 @@ def _solve_symplectic_bwd(residuals, y_bar, perturbed, primal, config, block):
         _, states = jax.lax.scan(recompute, start, (block_steps, block_inputs))
 
         def adjoint_one(carry, step_data):
-            lam, diff_bar = carry
+            lam, diff_bar, x_next = carry
             x, n, u, step_y_bar = step_data
+            next_state = {"x_next": x_next} if uses_next else {}
             lam_prev, step_diff_bar, u_bar = scheme.adjoint_step(
-                t0 + n * dt, dt, x, args, u, lam, mask=args_mask, input_mask=inputs_mask)
+                t0 + n * dt, dt, x, args, u, lam, mask=args_mask, input_mask=inputs_mask,
+                **next_state)  # fmt: skip
             active = n < n_steps
             lam = _where(active, lam_prev, lam)
             diff_bar = _where(active, _add(diff_bar, step_diff_bar), diff_bar)
@@ -297,17 +302,20 @@ def _solve_symplectic_bwd(residuals, y_bar, perturbed, primal, config, block):
                 u_template = _split(u, inputs_mask)[0]
                 u_bar = _where(active, _fill(u_bar, u_template), _zeros_like(u_template))
             obs_x_bar, obs_diff_bar = _observation_pullback(observe, x, diff, rest, step_y_bar)
-            return (_add(lam, obs_x_bar), _add(diff_bar, obs_diff_bar)), u_bar
+            x_carry = x if uses_next else x_next
+            return (_add(lam, obs_x_bar), _add(diff_bar, obs_diff_bar), x_carry), u_bar
 
-        (lam, diff_bar), u_bars = jax.lax.scan(
-            adjoint_one, (lam, diff_bar), (states, block_steps, block_inputs, block_y_bar),
-            reverse=True,
+        (lam, diff_bar, x_next), u_bars = jax.lax.scan(
+            adjoint_one, (lam, diff_bar, x_next), (states, block_steps, block_inputs,
+                                                   block_y_bar), reverse=True,
         )  # fmt: skip
-        return (lam, diff_bar), u_bars
+        return (lam, diff_bar, x_next), u_bars
 
-    (lam, diff_bar), u_bars = jax.lax.scan(
-        adjoint_block, (lam, diff_bar), (starts, steps, padded, y_bar_steps), reverse=True
-    )
+    x_next = x_final if uses_next else None
+    (lam, diff_bar, _), u_bars = jax.lax.scan(
+        adjoint_block, (lam, diff_bar, x_next), (starts, steps, padded, y_bar_steps),
+        reverse=True,
+    )  # fmt: skip
     inputs_bar = None if inputs is None else _unblocked(u_bars, n_steps)
     return lam, diff_bar, inputs_bar
 

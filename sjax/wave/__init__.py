@@ -1,6 +1,7 @@
 """Differentiable 2-D SH and P-SV wave propagation in layered media (staggered grid,
 4th order in space, Störmer–Verlet in time, free surface on top, C-PML elsewhere)."""
 
+from sjax.wave.adjoint import psv_adjoint_step, sh_adjoint_step
 from sjax.wave.boundaries import PMLCoefficients, pml_coefficients
 from sjax.wave.grid import Grid, check_time_step, stable_time_step
 from sjax.wave.materials import PSVMaterial, SHMaterial, psv_material, sh_material
@@ -20,6 +21,6 @@ __all__ = [
     "COMPONENTS", "GaussianDerivative", "Grid", "MomentTensorSource", "PMLCoefficients",
     "PSVMaterial", "PSVModel", "PSVState", "PointForce", "Receivers", "Ricker", "SHMaterial",
     "SHModel", "SHState", "SimulationResult", "build_model", "check_time_step", "explosion",
-    "pml_coefficients", "psv_elastic_force", "psv_init", "psv_material", "psv_step",
-    "sh_elastic_force", "sh_init", "sh_material", "sh_step", "simulate", "stable_time_step",
+    "pml_coefficients", "psv_adjoint_step", "psv_elastic_force", "psv_init", "psv_material", "psv_step",
+    "sh_adjoint_step", "sh_elastic_force", "sh_init", "sh_material", "sh_step", "simulate", "stable_time_step",
 ]  # fmt: skip

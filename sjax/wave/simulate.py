@@ -15,6 +15,7 @@ from sjax._arrays import is_concrete
 from sjax.integrate import CheckpointAdjoint, DirectAdjoint, DiscreteMap, SymplecticAdjoint
 from sjax.integrate import solve as integrate_solve
 from sjax.media import LayeredMedium
+from sjax.wave.adjoint import psv_adjoint_step, sh_adjoint_step
 from sjax.wave.boundaries import pml_coefficients
 from sjax.wave.grid import Grid, check_time_step, fastest_velocity, stable_time_step
 from sjax.wave.interpolation import PointWeights, gather, point_weights, scatter_add
@@ -207,8 +208,8 @@ def simulate(
             `CheckpointAdjoint()` (default) rematerialises √n_time blocks (memory ∝ √n_time, about
             one extra forward solve; composes with ``jvp``/``jacfwd``); `DirectAdjoint()` stores
             every step; `SymplecticAdjoint()` is the hand-built adjoint (a ``custom_vjp`` that
-            stores √n_time checkpoints and recomputes each step before its exact adjoint step;
-            reverse mode only, no snapshots).
+            stores √n_time checkpoints, recomputes each step and applies the hand-written exact
+            adjoint step `sh_adjoint_step`/`psv_adjoint_step`; reverse mode only, no snapshots).
         progress: show a progress bar (host callback; works under jit).
 
     Returns:
@@ -299,7 +300,8 @@ def _simulate_core(
 
 def _traces_symplectic(model, stencils, amplitudes, wave, output, adjoint) -> jax.Array:
     """Seismograms ``(n_receiver, n_component, n_time)`` by `sjax.integrate.solve` with the
-    leapfrog step as a `DiscreteMap` (its C-PML recursion is recomputed, never reversed)."""
+    leapfrog step as a `DiscreteMap` whose adjoint is the hand-written `sh_adjoint_step` /
+    `psv_adjoint_step` (the C-PML recursion is recomputed from checkpoints, never reversed)."""
     step = sh_step if wave == "sh" else psv_step
     n_time = amplitudes.shape[0]
     state0 = sh_init(model.grid, amplitudes.dtype) if wave == "sh" else psv_init(
@@ -310,8 +312,16 @@ def _traces_symplectic(model, stencils, amplitudes, wave, output, adjoint) -> ja
         field = (field,) if wave == "sh" else tuple(field)
         return jnp.stack([gather(v, s) for v, s in zip(field, stencils)], axis=1)
 
+    adjoint_step = sh_adjoint_step if wave == "sh" else psv_adjoint_step
+
+    def leapfrog_adjoint(state, next_state, args, amplitude, cotangent):
+        model, stencils = args
+        state_bar, model_bar, amplitude_bar = adjoint_step(model, state, next_state, amplitude,
+                                                           cotangent)  # fmt: skip
+        return state_bar, (model_bar, jax.tree.map(jnp.zeros_like, stencils)), amplitude_bar
+
     leapfrog = DiscreteMap(lambda state, args, amplitude: step(args[0], state, amplitude),
-                           name="leapfrog + C-PML")  # fmt: skip
+                           name="leapfrog + C-PML", adjoint_function=leapfrog_adjoint)  # fmt: skip
     ys = integrate_solve(
         leapfrog, state0, (model, stencils), n_steps=n_time, dt=model.dt, inputs=amplitudes,
         observe=lambda state, args: observe(state, args[1]), adjoint=adjoint,

@@ -25,7 +25,9 @@ import jax.numpy as jnp
 
 from sjax.wave.grid import FD_COEFFICIENTS
 
-__all__ = ["pad", "derivative", "forward", "backward"]
+__all__ = [
+    "pad", "derivative", "forward", "backward", "forward_transpose", "backward_transpose",
+]  # fmt: skip
 
 C1, C2 = FD_COEFFICIENTS
 # ghost cells (before, after) of each field kind; "none" for an axis that is not differentiated
@@ -114,3 +116,43 @@ def forward(field: jax.Array, axis: int, spacing: float, top: str = "zero") -> j
 def backward(field: jax.Array, axis: int, spacing: float, top: str = "zero") -> jax.Array:
     """Derivative at nodes of a 2-D half-node field along ``axis`` (same shape)."""
     return _one_axis(field, axis, spacing, top, "half")
+
+
+def _mirror_sign(top: str) -> float:
+    if top not in ("zero", "even", "odd"):
+        raise ValueError(f"top={top!r} must be 'zero', 'even' or 'odd'")
+    return {"zero": 0.0, "even": 1.0, "odd": -1.0}[top]
+
+
+def forward_transpose(
+    field: jax.Array, axis: int, spacing: float, top: str = "zero"
+) -> jax.Array:
+    """Transpose of `forward` (half-node field in, node field out; same shape).
+
+    With zero ghosts ``forwardᵀ = −backward``. A mirror top (``f[−1] = s·f[1]``) adds one
+    boundary entry to `forward` (half row 0, node row 1, weight ``−C2·s/spacing``), whose
+    transpose lands on node row 1.
+    """
+    out = -backward(field, axis, spacing, "zero")
+    sign = _mirror_sign(top) if axis == 0 else 0.0
+    if sign:
+        out = out.at[1].add(-C2 * sign / spacing * field[0])
+    return out
+
+
+def backward_transpose(
+    field: jax.Array, axis: int, spacing: float, top: str = "zero"
+) -> jax.Array:
+    """Transpose of `backward` (node field in, half-node field out; same shape).
+
+    With zero ghosts ``backwardᵀ = −forward``. A mirror top (``g[−1−k] = s·g[k]``) adds the
+    boundary entries ``(0, 0): −C1·s``, ``(0, 1)`` and ``(1, 0)``: ``−C2·s`` (over ``spacing``), a
+    symmetric block, so its transpose is itself.
+    """
+    out = -forward(field, axis, spacing, "zero")
+    sign = _mirror_sign(top) if axis == 0 else 0.0
+    if sign:
+        scale = -sign / spacing
+        out = out.at[0].add(scale * (C1 * field[0] + C2 * field[1]))
+        out = out.at[1].add(scale * C2 * field[0])
+    return out
