@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 
 import equinox as eqx
 import jax
@@ -63,6 +64,24 @@ class ContinuousAdjoint(eqx.Module):
 
 def _where(condition, new, old):
     return jax.tree.map(lambda a, b: jnp.where(condition, a, b), new, old)
+
+
+def _scan_blocks(block_fn, carry, blocks, *, padded: bool, reverse: bool = False):
+    """``lax.scan`` of ``block_fn(carry, block, masked) -> (carry, y)`` over the leading axis of
+    ``blocks``. Only the last block can hold padding steps, so only it runs with
+    ``masked=True`` (the per-step ``where`` of padded steps costs a pass over every state
+    array); the others run unmasked."""
+    if not padded:
+        return jax.lax.scan(partial(block_fn, masked=False), carry, blocks, reverse=reverse)
+    head = jax.tree.map(lambda a: a[:-1], blocks)
+    last = jax.tree.map(lambda a: a[-1], blocks)
+    if reverse:
+        carry, y_last = block_fn(carry, last, masked=True)
+        carry, ys = jax.lax.scan(partial(block_fn, masked=False), carry, head, reverse=True)
+    else:
+        carry, ys = jax.lax.scan(partial(block_fn, masked=False), carry, head)
+        carry, y_last = block_fn(carry, last, masked=True)
+    return carry, _stack_last(ys, y_last)
 
 
 def _block_size(n_steps: int, requested: int | None) -> int:
@@ -157,11 +176,12 @@ def solve(
     raise TypeError(f"adjoint must be an adjoint strategy, got {type(adjoint).__name__}")
 
 
-def _step_body(scheme, args, dt, t0, n_steps):
+def _step_body(scheme, args, dt, t0, n_steps, masked=True):
+    """One step ``x → x_next``; with ``masked``, steps ``n ≥ n_steps`` (padding) leave ``x``."""
     def body(x, step_input):
         n, u = step_input
         x_next = scheme.step(t0 + n * dt, dt, x, args, u)
-        return _where(n < n_steps, x_next, x)
+        return _where(n < n_steps, x_next, x) if masked else x_next
 
     return body
 
@@ -185,8 +205,8 @@ def _solve_blocked(x0, args, inputs, config, block, remat):
     padded = None if inputs is None else _blocked(_pad_steps(inputs, n_block * block), n_block,
                                                   block)  # fmt: skip
 
-    def run_block(x, args, block_steps, block_inputs):
-        body = _step_body(scheme, args, dt, t0, n_steps)
+    def run_block(x, args, block_steps, block_inputs, masked):
+        body = _step_body(scheme, args, dt, t0, n_steps, masked)
 
         def scan_body(x, step_input):
             return body(x, step_input), observe(x, args)
@@ -194,14 +214,13 @@ def _solve_blocked(x0, args, inputs, config, block, remat):
         return jax.lax.scan(scan_body, x, (block_steps, block_inputs))
 
     if remat:
-        run_block = jax.checkpoint(run_block)
+        run_block = jax.checkpoint(run_block, static_argnums=(4,))
 
-    def outer(x, block_input):
+    def outer(x, block_input, masked):
         block_steps, block_inputs = block_input
-        x_next, ys = run_block(x, args, block_steps, block_inputs)
-        return x_next, ys
+        return run_block(x, args, block_steps, block_inputs, masked)
 
-    x_final, ys = jax.lax.scan(outer, x0, (steps, padded))
+    x_final, ys = _scan_blocks(outer, x0, (steps, padded), padded=n_block * block > n_steps)
     return _stack_last(_unblocked(ys, n_steps), observe(x_final, args))
 
 
@@ -212,10 +231,10 @@ def _forward_checkpoints(x0, args, inputs, config, block):
     steps = jnp.arange(n_block * block).reshape(n_block, block)
     padded = None if inputs is None else _blocked(_pad_steps(inputs, n_block * block), n_block,
                                                   block)  # fmt: skip
-    body = _step_body(scheme, args, dt, t0, n_steps)
 
-    def outer(x, block_input):
+    def outer(x, block_input, masked):
         block_steps, block_inputs = block_input
+        body = _step_body(scheme, args, dt, t0, n_steps, masked)
 
         def scan_body(x, step_input):
             return body(x, step_input), observe(x, args)
@@ -223,7 +242,8 @@ def _forward_checkpoints(x0, args, inputs, config, block):
         x_next, ys = jax.lax.scan(scan_body, x, (block_steps, block_inputs))
         return x_next, (x, ys)
 
-    x_final, (starts, ys) = jax.lax.scan(outer, x0, (steps, padded))
+    x_final, (starts, ys) = _scan_blocks(outer, x0, (steps, padded),
+                                         padded=n_block * block > n_steps)  # fmt: skip
     return _stack_last(_unblocked(ys, n_steps), observe(x_final, args)), starts, x_final
 
 
@@ -272,21 +292,17 @@ def _solve_symplectic_bwd(residuals, y_bar, perturbed, primal, config, block):
     steps = jnp.arange(n_block * block).reshape(n_block, block)
     padded = None if inputs is None else _blocked(_pad_steps(inputs, n_block * block), n_block,
                                                   block)  # fmt: skip
-    body = _step_body(scheme, args, dt, t0, n_steps)
 
     lam, diff_bar = _observation_pullback(observe, x_final, diff, rest, y_bar_final)
     # a hand-written adjoint step may read x_{n+1}: carried backwards (the state after step n),
     # never stored twice
     uses_next = getattr(scheme, "uses_next_state", False)
 
-    def adjoint_block(carry, block_input):
+    def adjoint_block(carry, block_input, masked):
         lam, diff_bar, x_next = carry
         start, block_steps, block_inputs, block_y_bar = block_input
-
-        def recompute(x, step_input):
-            return body(x, step_input), x
-
-        _, states = jax.lax.scan(recompute, start, (block_steps, block_inputs))
+        states = _recompute_block(_step_body(scheme, args, dt, t0, n_steps, masked), start,
+                                  block_steps, block_inputs)  # fmt: skip
 
         def adjoint_one(carry, step_data):
             lam, diff_bar, x_next = carry
@@ -295,12 +311,15 @@ def _solve_symplectic_bwd(residuals, y_bar, perturbed, primal, config, block):
             lam_prev, step_diff_bar, u_bar = scheme.adjoint_step(
                 t0 + n * dt, dt, x, args, u, lam, mask=args_mask, input_mask=inputs_mask,
                 **next_state)  # fmt: skip
-            active = n < n_steps
-            lam = _where(active, lam_prev, lam)
-            diff_bar = _where(active, _add(diff_bar, step_diff_bar), diff_bar)
+            diff_sum = _add(diff_bar, step_diff_bar)
             if u is not None:
-                u_template = _split(u, inputs_mask)[0]
-                u_bar = _where(active, _fill(u_bar, u_template), _zeros_like(u_template))
+                u_bar = _fill(u_bar, _split(u, inputs_mask)[0])
+            if masked:
+                active = n < n_steps
+                lam, diff_bar = _where(active, lam_prev, lam), _where(active, diff_sum, diff_bar)
+                u_bar = None if u is None else _where(active, u_bar, _zeros_like(u_bar))
+            else:
+                lam, diff_bar = lam_prev, diff_sum
             obs_x_bar, obs_diff_bar = _observation_pullback(observe, x, diff, rest, step_y_bar)
             x_carry = x if uses_next else x_next
             return (_add(lam, obs_x_bar), _add(diff_bar, obs_diff_bar), x_carry), u_bar
@@ -312,12 +331,23 @@ def _solve_symplectic_bwd(residuals, y_bar, perturbed, primal, config, block):
         return (lam, diff_bar, x_next), u_bars
 
     x_next = x_final if uses_next else None
-    (lam, diff_bar, _), u_bars = jax.lax.scan(
+    (lam, diff_bar, _), u_bars = _scan_blocks(
         adjoint_block, (lam, diff_bar, x_next), (starts, steps, padded, y_bar_steps),
-        reverse=True,
+        padded=n_block * block > n_steps, reverse=True,
     )  # fmt: skip
     inputs_bar = None if inputs is None else _unblocked(u_bars, n_steps)
     return lam, diff_bar, inputs_bar
+
+
+def _recompute_block(body, start, block_steps, block_inputs):
+    """The states ``x_n`` at the ``block`` steps of a block, recomputed from its start state
+    (stacked on a leading axis; the block's last step is recomputed too, which is cheaper
+    than concatenating the start onto ``block − 1`` recomputed states)."""
+
+    def recompute(x, step_input):
+        return body(x, step_input), x
+
+    return jax.lax.scan(recompute, start, (block_steps, block_inputs))[1]
 
 
 def _fill(cotangent, template):
@@ -477,15 +507,11 @@ def hessian_sweep(
                                            n_block * block), n_block, block)  # noqa: E731
     padded = None if inputs is None else _blocked(
         _pad_steps(pair_inputs, n_block * block), n_block, block)  # fmt: skip
-    body = _step_body(pair_scheme, pair_args, dt, t0, n_steps)
 
-    def adjoint_block(carry, block_input):
+    def adjoint_block(carry, block_input, masked):
         start, block_steps, block_inputs, g_block, dg_block = block_input
-
-        def recompute(x, step_input):
-            return body(x, step_input), x
-
-        _, states = jax.lax.scan(recompute, start, (block_steps, block_inputs))
+        states = _recompute_block(_step_body(pair_scheme, pair_args, dt, t0, n_steps, masked),
+                                  start, block_steps, block_inputs)  # fmt: skip
 
         def adjoint_one(carry, step_data):
             lam, mu, diff_bar, ddiff_bar = carry
@@ -494,17 +520,17 @@ def hessian_sweep(
             lam_prev, mu_prev, p_bar, dp_bar, u_bar, du_bar = scheme.second_order_adjoint_step(
                 t0 + n * dt, dt, x, dx, args, dargs, u, du, lam, mu
             )
-            active = n < n_steps
-            lam, mu = _where(active, lam_prev, lam), _where(active, mu_prev, mu)
-            diff_bar = _where(active, _add(diff_bar, p_bar), diff_bar)
-            ddiff_bar = _where(active, _add(ddiff_bar, dp_bar), ddiff_bar)
+            new = (lam_prev, mu_prev, _add(diff_bar, p_bar), _add(ddiff_bar, dp_bar))
             if u is None:
                 u_bars = None
             else:
                 u_template = _split(u)[0]
-                zero = _zeros_like(u_template)
-                u_bars = (_where(active, _fill(u_bar, u_template), zero),
-                          _where(active, _fill(du_bar, u_template), zero))  # fmt: skip
+                u_bars = (_fill(u_bar, u_template), _fill(du_bar, u_template))
+            if masked:
+                active = n < n_steps
+                new = _where(active, new, (lam, mu, diff_bar, ddiff_bar))
+                u_bars = None if u is None else _where(active, u_bars, _zeros_like(u_bars))
+            lam, mu, diff_bar, ddiff_bar = new
             (ox, op), (dox, dop) = observation_forcing(x, dx, g, dg)
             carry = (_add(lam, ox), _add(mu, dox), _add(diff_bar, op), _add(ddiff_bar, dop))
             return carry, u_bars
@@ -512,9 +538,10 @@ def hessian_sweep(
         return jax.lax.scan(adjoint_one, carry, (states, block_steps, block_inputs, g_block,
                                                  dg_block), reverse=True)  # fmt: skip
 
-    (lam, mu, diff_bar, ddiff_bar), u_bars = jax.lax.scan(
+    (lam, mu, diff_bar, ddiff_bar), u_bars = _scan_blocks(
         adjoint_block, (lam, mu, diff_bar, ddiff_bar),
-        (starts, steps, padded, cut(y_bar), cut(dy_bar)), reverse=True,
+        (starts, steps, padded, cut(y_bar), cut(dy_bar)), padded=n_block * block > n_steps,
+        reverse=True,
     )  # fmt: skip
     if inputs is None:
         inputs_bar = dinputs_bar = None
