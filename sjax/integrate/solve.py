@@ -344,6 +344,9 @@ def _recompute_block(body, start, block_steps, block_inputs):
     (stacked on a leading axis; the block's last step is recomputed too, which is cheaper
     than concatenating the start onto ``block − 1`` recomputed states)."""
 
+    if block_steps.shape[0] == 1:  # every state is a checkpoint: nothing to recompute
+        return jax.tree.map(lambda a: a[None], start)
+
     def recompute(x, step_input):
         return body(x, step_input), x
 

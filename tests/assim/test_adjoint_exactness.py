@@ -77,7 +77,9 @@ CASES = [pytest.param(*case, marks=() if case in FAST else pytest.mark.slow) for
 @pytest.mark.parametrize("name, wave", CASES)
 def test_symplectic_adjoint_equals_direct_adjoint(name, wave):
     direct = gradients(name, wave, ig.DirectAdjoint())
-    symplectic = gradients(name, wave, ig.SymplecticAdjoint(checkpoint_every=5))
+    # blocks of 5 steps (the last one padded); Euler checkpoints every state (nothing recomputed)
+    every = 1 if name == "euler" else 5
+    symplectic = gradients(name, wave, ig.SymplecticAdjoint(checkpoint_every=every))
     for boundary in (0, 1):  # reflecting, absorbing
         reference = flat(jax.tree.map(lambda a: a[boundary], direct))
         value = flat(jax.tree.map(lambda a: a[boundary], symplectic))

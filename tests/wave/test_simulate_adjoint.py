@@ -30,7 +30,10 @@ def gradients(wave, output, adjoint):
                                                adjoint)  # fmt: skip
 
 
-@pytest.mark.parametrize("wave, output", [("sh", "displacement"), ("psv", "velocity")])
+# P-SV is the slow variant: its adjoint step is checked against jax.vjp in test_adjoint_step.py,
+# and .ci/run runs this case too
+@pytest.mark.parametrize("wave, output", [
+    ("sh", "displacement"), pytest.param("psv", "velocity", marks=pytest.mark.slow)])
 def test_symplectic_gradient_equals_direct_for_every_field(wave, output):
     direct = gradients(wave, output, DirectAdjoint())
     symplectic = gradients(wave, output, SymplecticAdjoint())
