@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["AFTERSHOCK_MODELS", "aftershock_forecast", "main", "parse_window"]
+__all__ = ["AFTERSHOCK_MODELS", "aftershock_forecast", "magnitude_bin_of", "main", "parse_window"]
 
 #: ``--model`` choices of ``sjax aftershock`` (``gp`` is slow: minutes).
 AFTERSHOCK_MODELS = ("state_space", "log_linear", "constant", "gp")
@@ -52,8 +52,9 @@ def _parse_thresholds(text: str) -> list[float]:
     return values
 
 
-def _load_catalog(source, mainshock_time, mainshock_magnitude, catalog_end):
-    """``(catalogue, mainshock_magnitude, default magnitude cutoff)`` for ``source``."""
+def _load_catalog(source, mainshock_time, mainshock_magnitude, catalog_end, csv_options=None):
+    """``(catalogue, mainshock_magnitude, default magnitude cutoff)`` for ``source``;
+    ``csv_options`` go to `catalog_from_csv` (delimiter, columns, strict)."""
     from sjax.aftershock import catalog as cat
 
     if isinstance(source, cat.Catalog):
@@ -94,11 +95,32 @@ def _load_catalog(source, mainshock_time, mainshock_magnitude, catalog_end):
     else:
         try:
             catalog = cat.catalog_from_csv(path, mainshock_time=mainshock_time, end=catalog_end,
-                                           mainshock_magnitude=mainshock_magnitude)  # fmt: skip
+                                           mainshock_magnitude=mainshock_magnitude,
+                                           **(csv_options or {}))  # fmt: skip
         except ValueError as error:
-            message = str(error).replace("pass mainshock_time", "pass --mainshock-time")
+            message = str(error)
+            for keyword, option in (("mainshock_time", "--mainshock-time"),
+                                    ("time_column=", "--time-column"),
+                                    ("magnitude_column=", "--magnitude-column"),
+                                    ("delimiter=", "--delimiter"),
+                                    ("remove strict", "drop --strict")):  # fmt: skip
+                message = message.replace(keyword, option)
             raise ValueError(f"{path}: {message}") from None
     return catalog, mainshock_magnitude, None
+
+
+def magnitude_bin_of(magnitudes) -> float:
+    """The rounding step of catalogue magnitudes (0.1 for magnitudes given to one decimal),
+    inferred as the largest of 0.1, 0.05, 0.01 of which every magnitude is a multiple (to
+    1e-6); 0 if none is (continuous magnitudes)."""
+    import numpy as np
+
+    values = np.asarray(magnitudes, dtype=float)
+    for step in (0.1, 0.05, 0.01):
+        ratio = values / step
+        if np.all(np.abs(ratio - np.round(ratio)) < 1e-6):
+            return step
+    return 0.0
 
 
 def _fit(learn, model, reference_magnitude, magnitude_cutoff):
@@ -221,11 +243,18 @@ def _plots(out, prefix, *, model, result, learn, catalog, draws, forecast, obser
 
     files = {}
     times, mu, lower, upper = _mu_curve(result, model, learn)
+    note = ""
+    if lower is None:  # said on the figure and on stderr, never dropped silently
+        note = "\n(no 95 % band: the fit's Gaussian approximation is degenerate)"
+        print("sjax aftershock: warning: mu.png has no 95 % band: parameter draws from the "
+              f"{model} fit's covariance give non-finite μ(t) (an unidentified parameter?)",
+              file=sys.stderr)  # fmt: skip
     sigma = float(result.params.sigma)
     fig = plot_detection_magnitude(
         times, mu, lower, upper, catalog=learn,
         completeness=np.asarray(completeness_magnitude(mu, sigma)),
-        title=f"{title}: μ(t), {model} fit on [{learn_window[0]:g}, {learn_window[1]:g}] d",
+        title=f"{title}: μ(t), {model} fit on [{learn_window[0]:g}, {learn_window[1]:g}] d"
+        + note,
         band_label="95 % band",
     )  # fmt: skip
     files["mu"] = f"{prefix}mu.png"
@@ -271,6 +300,9 @@ def aftershock_forecast(
     out: str | Path = "aftershock_out",
     prefix: str = "",
     plots: bool = True,
+    title: str | None = None,
+    magnitude_bin: float | None = None,
+    csv_options: dict | None = None,
     echo=print,
     log=None,
 ) -> dict:
@@ -296,6 +328,13 @@ def aftershock_forecast(
         out: output folder for ``{prefix}forecast.json`` and ``{prefix}{mu,forecast,rate}.png``.
         prefix: file-name prefix.
         plots: write the PNG figures.
+        title: figure title (default: the catalogue's file name, or "Ridgecrest 2019").
+        magnitude_bin: rounding step of the catalogue's magnitudes (default: inferred,
+            `magnitude_bin_of`). A reported M ≥ x then means a true M ≥ x − bin/2, which is
+            what the magnitude cutoff given to the fit and the forecast thresholds become, so
+            that a forecast for M ≥ 2 is compared with the events reported as M ≥ 2.0.
+        csv_options: `catalog_from_csv` keywords (``delimiter``, ``time_column``,
+            ``magnitude_column``, ``strict``) for a CSV catalogue.
         echo: printer of the results (parameters and forecast table); None to stay quiet.
         log: printer of progress lines (default: stderr).
 
@@ -328,7 +367,7 @@ def aftershock_forecast(
         from sjax.aftershock.forecast import forecast, parameter_draws
 
         cat, reference_magnitude, default_cutoff = _load_catalog(
-            catalog, mainshock_time, mainshock_magnitude, catalog_end
+            catalog, mainshock_time, mainshock_magnitude, catalog_end, csv_options
         )
         if reference_magnitude is None:
             raise ValueError("the main-shock magnitude is needed (--mainshock-magnitude): it is "
@@ -347,19 +386,30 @@ def aftershock_forecast(
             learning = cat.window(*learn)
         except ValueError as error:
             raise ValueError(f"learning window is empty: {error}") from None
+        inferred = magnitude_bin is None
+        bin_width = magnitude_bin_of(cat.magnitudes) if inferred else float(magnitude_bin)
+        if not (math.isfinite(bin_width) and bin_width >= 0):
+            raise ValueError(f"--magnitude-bin must be >= 0, got {magnitude_bin}")
+        half = bin_width / 2
+        fit_cutoff = None if cutoff is None else cutoff - half
+        model_thresholds = [m - half for m in thresholds]
+        echo(f"magnitude bin {bin_width:g} ({'inferred from the data' if inferred else 'given'})"
+             + (f": reported M >= x means true M >= x - {half:g}; the fit's cutoff and the "
+                "forecast thresholds are shifted by that" if half else ""))  # fmt: skip
         log(f"aftershock: fitting {model} on {learning.n_events} events in "
             f"[{learn[0]:g}, {learn[1]:g}] d (Mref = {reference_magnitude:g}"
             + (f", Mc = {cutoff:g})" if cutoff is not None else ")"))  # fmt: skip
         t0 = time.perf_counter()
-        result, params, converged = _fit(learning, model, reference_magnitude, cutoff)
+        result, params, converged = _fit(learning, model, reference_magnitude, fit_cutoff)
         fit_seconds = time.perf_counter() - t0
         echo(f"{model} fit on {learning.n_events} events in [{learn[0]:g}, {learn[1]:g}] d, "
              f"reference magnitude {reference_magnitude:g}"
              + (f", magnitude cutoff {cutoff:g}" if cutoff is not None else "")
              + f" ({fit_seconds:.1f} s, converged: {converged})")  # fmt: skip
-        echo(f"{'parameter':>10s} {'estimate':>12s} {'std. error':>12s}")
+        width = max(len("parameter"), *(len(name) for name in params))
+        echo(f"{'parameter':>{width}s} {'estimate':>12s} {'std. error':>12s}")
         for name, (value, se) in params.items():
-            echo(f"{name:>10s} {value:12.5g} {se:12.3g}")
+            echo(f"{name:>{width}s} {value:12.5g} {se:12.3g}")
         if not converged:
             raise ValueError(
                 f"the {model} fit did not converge (gradient max-norm "
@@ -368,17 +418,22 @@ def aftershock_forecast(
             )
         log(f"aftershock: forecasting from {int(n_draws)} parameter draws")
         draws = parameter_draws(jax.random.key(int(seed)), result, int(n_draws))
-        fc = forecast(draws, windows, thresholds, reference_magnitude=reference_magnitude)
+        fc = forecast(draws, windows, model_thresholds, reference_magnitude=reference_magnitude)
         observed, through = _observed(cat, windows, thresholds)
         echo("")
         echo(f"forecast of the number of true events (M >= threshold), {int(n_draws)} draws; "
-             "observed = recorded events")  # fmt: skip
+             "observed = recorded events"
+             + (f" reported at M >= threshold + {half:g}" if half else ""))  # fmt: skip
         echo(_table(fc, observed, through))
         summary = {
             "catalog": str(catalog) if not hasattr(catalog, "times") else "Catalog",
             "mainshock_time": cat.mainshock_time,
             "reference_magnitude": reference_magnitude,
             "magnitude_cutoff": cutoff,
+            "magnitude_bin": bin_width,
+            "magnitude_bin_inferred": inferred,
+            "reported_thresholds": thresholds,
+            "title": title or _default_title(catalog),
             "catalog_window_days": [c_start, c_end],
             "model": model,
             "learn_days": list(learn),
@@ -397,12 +452,20 @@ def aftershock_forecast(
                 out, prefix, model=model, result=result, learn=learning, catalog=cat,
                 draws=draws, forecast=fc, observed=observed,
                 reference_magnitude=reference_magnitude, learn_window=learn,
-                title="Ridgecrest 2019" if str(catalog) == "ridgecrest" else "aftershocks",
+                title=title or _default_title(catalog),
             )  # fmt: skip
         summary["wall_time_s"] = round(time.perf_counter() - started, 2)
         summary["file"] = f"{prefix}forecast.json"
         (out / summary["file"]).write_text(json.dumps(_clean(summary), indent=2))
     return _clean(summary)
+
+
+def _default_title(catalog) -> str:
+    if str(catalog) == "ridgecrest":
+        return "Ridgecrest 2019"
+    if isinstance(catalog, (str, Path)):
+        return Path(catalog).stem
+    return "aftershocks"
 
 
 def _clean(value):
@@ -453,6 +516,17 @@ def _add_aftershock_parser(commands) -> argparse.ArgumentParser:
                         "are dropped; default 2.5 for ridgecrest, else none)")  # fmt: skip
     parser.add_argument("--catalog-end", type=float, help="end of the catalogue's observation "
                         "period in days (default: the last event)")  # fmt: skip
+    parser.add_argument("--magnitude-bin", type=float, help="rounding step of the catalogue's "
+                        "magnitudes (default: inferred from the data, e.g. 0.1): a reported "
+                        "M >= x then counts as a true M >= x - bin/2")  # fmt: skip
+    parser.add_argument("--delimiter", help="CSV field separator: comma, tab, semicolon, "
+                        "whitespace or one character (default: sniffed)")  # fmt: skip
+    parser.add_argument("--time-column", help="CSV time column (name, or 1-based number)")
+    parser.add_argument("--magnitude-column", help="CSV magnitude column (name, or 1-based "
+                        "number)")  # fmt: skip
+    parser.add_argument("--strict", action="store_true", help="refuse CSV lines out of time "
+                        "order (default: sort them, with a warning naming the lines)")  # fmt: skip
+    parser.add_argument("--title", help="figure title (default: the catalogue's file name)")
     parser.add_argument("--draws", type=int, default=1000, help="parameter draws (default 1000)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the draws (default 0)")
     parser.add_argument("--out", default="aftershock_out", help="output folder")
@@ -476,6 +550,33 @@ def _add_detect_parser(commands) -> argparse.ArgumentParser:
                         help="trigger-off probability (default 0.1)")  # fmt: skip
     parser.add_argument("--out", default="detect_out", help="output folder")
     return parser
+
+
+def _column_argument(text):
+    """``--time-column``/``--magnitude-column``: a name, or a 1-based column number."""
+    if text is None or not str(text).strip().isdigit():
+        return text
+    number = int(text)
+    if number < 1:
+        raise SystemExit(f"sjax: column numbers start at 1, got {text}")
+    return number - 1
+
+
+def _enable_compilation_cache() -> None:
+    """JAX's persistent compilation cache for the CLI (``$SJAX_CACHE_DIR``, default
+    ``~/.cache/sjax/jax``), so that a second run skips most of the compilation."""
+    import os
+
+    import jax
+
+    folder = os.environ.get("SJAX_CACHE_DIR") or os.path.join(
+        os.path.expanduser("~"), ".cache", "sjax", "jax")  # fmt: skip
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError:
+        return  # read-only home: run without the cache
+    jax.config.update("jax_compilation_cache_dir", folder)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -510,16 +611,22 @@ def main(argv: list[str] | None = None) -> int:
             aftershock.error(str(error))
         if args.draws < 1:
             aftershock.error(f"--draws must be >= 1, got {args.draws}")
+        csv_options = {"delimiter": args.delimiter, "strict": args.strict,
+                       "time_column": _column_argument(args.time_column),
+                       "magnitude_column": _column_argument(args.magnitude_column)}  # fmt: skip
+        _enable_compilation_cache()
         try:
             aftershock_forecast(
                 args.catalog, learn=learn, forecast_windows=windows, thresholds=thresholds,
                 model=args.model, mainshock_time=args.mainshock_time,
                 mainshock_magnitude=args.mainshock_magnitude,
                 magnitude_cutoff=args.magnitude_cutoff, catalog_end=args.catalog_end,
-                n_draws=args.draws, seed=args.seed, out=args.out,
+                n_draws=args.draws, seed=args.seed, out=args.out, title=args.title,
+                magnitude_bin=args.magnitude_bin, csv_options=csv_options,
             )  # fmt: skip
-        except ValueError as error:
-            aftershock.error(str(error))
+        except ValueError as error:  # the data or the fit, not the command line: no usage text
+            print(f"sjax aftershock: error: {error}", file=sys.stderr)
+            raise SystemExit(2) from None
         print(f"\nforecast.json and figures written to {args.out}/", file=sys.stderr)
     elif args.command == "detect":
         from sjax.detect.pipeline import detect_stream

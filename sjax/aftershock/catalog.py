@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import io
+import math
+import warnings
 from importlib import resources
 from typing import Iterable
 
@@ -30,6 +32,7 @@ __all__ = [
     "catalog_from_obspy",
     "catalog_from_quakeml",
     "catalog_to_obspy",
+    "DELIMITERS",
     "ridgecrest_catalog",
     "RIDGECREST_MAINSHOCK_TIME",
     "RIDGECREST_MAINSHOCK_MAGNITUDE",
@@ -421,80 +424,184 @@ def _column(header, wanted, names, what) -> int:
     raise ValueError(f"no {what} column found in header {header}; pass {what}_column=")
 
 
+#: delimiters `catalog_from_csv` recognises by name (and sniffs, in this order)
+DELIMITERS = {"comma": ",", "tab": "\t", "semicolon": ";", "whitespace": None}
+
+
+def _delimiter_name(delimiter) -> str:
+    names = {v: k for k, v in DELIMITERS.items()}
+    return names.get(delimiter, repr(delimiter))
+
+
+def _resolve_delimiter(delimiter, lines: list[str]):
+    """The field separator: ``delimiter`` itself, a name of `DELIMITERS`, or (``None``) the
+    first of comma, tab, semicolon, whitespace that splits at least 80 % of the first 50
+    ``lines`` into the same number (≥ 2) of fields."""
+    if delimiter is not None:
+        if delimiter in DELIMITERS:
+            return DELIMITERS[delimiter]
+        if delimiter == "\\t":
+            return "\t"
+        if not isinstance(delimiter, str) or len(delimiter) != 1:
+            raise ValueError(f"delimiter must be one character or one of {list(DELIMITERS)}, "
+                             f"got {delimiter!r}")  # fmt: skip
+        return delimiter
+    sample = lines[:50]
+    for candidate in (",", "\t", ";", None):
+        counts = [len(_split(line, candidate)) for line in sample]
+        common = max(set(counts), key=counts.count)
+        # most lines agree: the odd ones out are reported by line when the rows are read
+        if common >= 2 and counts.count(common) >= 0.8 * len(counts):
+            return candidate
+    raise ValueError("could not tell the delimiter: no comma, tab, semicolon or whitespace "
+                     "splits most lines into 2 or more fields; pass delimiter=")  # fmt: skip
+
+
+def _split(line: str, delimiter) -> list[str]:
+    if delimiter is None:
+        return line.split()
+    return next(csv.reader([line], delimiter=delimiter))
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _looks_like_header(cells: list[str], time_column, magnitude_column) -> bool:
+    lowered = [cell.strip().lower() for cell in cells]
+    if any(name in lowered for name in _TIME_NAMES + _MAGNITUDE_NAMES):
+        return True
+    if any(isinstance(c, str) and c.strip().lower() in lowered
+           for c in (time_column, magnitude_column)):  # fmt: skip
+        return True
+    # no cell is a number or a date: words, i.e. column names of some other convention
+    return not any(_is_number(cell) or any(ch.isdigit() for ch in cell) for cell in cells)
+
+
 def catalog_from_csv(
     source,
     *,
     mainshock_time=None,
     time_column: str | int | None = None,
     magnitude_column: str | int | None = None,
-    delimiter: str = ",",
+    delimiter: str | None = None,
     start=0.0,
     end=None,
     sort: bool = True,
+    strict: bool = False,
     mainshock_magnitude: float | None = None,
 ) -> Catalog:
-    """Read a catalogue from delimited text (CSV).
+    """Read a catalogue from delimited text (CSV, tab- or semicolon-separated, or columns
+    separated by whitespace, such as AftFore's two-column files).
 
     Lines starting with ``#`` and blank lines are skipped. A header row is recognised when it
-    names the columns; the time column is then found among ``time``, ``time_string``,
-    ``origin_time``, ``datetime``, ``days``, ``t`` and the magnitude column among
-    ``magnitude``, ``mag``, ``M`` (case-insensitive), unless given. Without a header the first
-    two columns are (time, magnitude). Times are ISO-8601 UTC strings (``mainshock_time``
-    required) or numbers (days since the main shock).
+    names the columns (or holds no numbers at all); the time column is then found among
+    ``time``, ``time_string``, ``origin_time``, ``datetime``, ``days``, ``t`` and the magnitude
+    column among ``magnitude``, ``mag``, ``M`` (case-insensitive), unless given. Without a
+    header the first two columns are (time, magnitude). Times are ISO-8601 UTC strings
+    (``mainshock_time`` required) or numbers (days since the main shock). Every error names
+    the 1-based line of the file.
 
     Args:
-        source: a path, an open file, or the CSV text itself (a string containing a newline).
+        source: a path, an open file, or the text itself (a string containing a newline).
         mainshock_time: main-shock origin time (UTC).
         time_column, magnitude_column: column names or 0-based indices.
-        delimiter: field separator.
-        start, end, sort, mainshock_magnitude: as in `catalog_from_arrays` (sorted by default).
+        delimiter: a one-character separator or ``"comma"``, ``"tab"``, ``"semicolon"``,
+            ``"whitespace"``; ``None`` (default) sniffs them in that order.
+        start, end, mainshock_magnitude: as in `catalog_from_arrays`.
+        sort: sort lines that are out of time order, with a `UserWarning` naming them
+            (default); ``False`` refuses them.
+        strict: refuse lines out of time order (overrides ``sort``).
 
     Returns:
         The validated `Catalog`.
+
+    Raises:
+        ValueError: naming the line (and the delimiter, for a field-count error).
     """
     text = _read_text(source)
-    rows = [
-        row for row in csv.reader(io.StringIO(text), delimiter=delimiter)
-        if any(cell.strip() for cell in row) and not row[0].lstrip().startswith("#")
-    ]  # fmt: skip
-    if not rows:
+    numbered = [(k, line) for k, line in enumerate(text.splitlines(), 1)
+                if line.strip() and not line.lstrip().startswith("#")]  # fmt: skip
+    if not numbered:
         raise ValueError("empty catalogue: the CSV has no rows")
-    first = [cell.strip().lower() for cell in rows[0]]
-    has_header = any(name in first for name in _TIME_NAMES + _MAGNITUDE_NAMES) or any(
-        isinstance(c, str) and c.strip().lower() in first for c in (time_column, magnitude_column)
-    )
-    header = rows[0] if has_header else None
+    separator = _resolve_delimiter(delimiter, [line for _, line in numbered])
+    rows = [(k, _split(line, separator)) for k, line in numbered]
+    has_header = _looks_like_header(rows[0][1], time_column, magnitude_column)
+    header = rows[0][1] if has_header else None
     body = rows[1:] if has_header else rows
     if not body:
         raise ValueError("empty catalogue: the CSV has a header but no events")
     it = _column(header, time_column, _TIME_NAMES, "time")
     im = _column(header, magnitude_column, _MAGNITUDE_NAMES, "magnitude")
-    time_cells, mags = [], []
-    for k, row in enumerate(body):
-        line = k + 1  # 1-based among data rows (header, comments and blank lines excluded)
+    lines, time_cells, mags = [], [], []
+    for line, row in body:
         if max(it, im) >= len(row):
             raise ValueError(
-                f"CSV data row {line} has {len(row)} fields, needs column {max(it, im)}"
+                f"line {line} has {len(row)} field(s) separated by {_delimiter_name(separator)}"
+                f", needs at least {max(it, im) + 1} (time in column {it + 1}, magnitude in "
+                f"column {im + 1}); pass delimiter= if the separator is another"
             )
-        cell = row[it].strip()
+        cell, value = row[it].strip(), row[im].strip()
         if not cell:
-            raise ValueError(f"CSV data row {line} has an empty time")
-        time_cells.append(cell)
-        value = row[im].strip()
+            raise ValueError(f"line {line} has an empty time")
+        if not value:
+            raise ValueError(f"line {line} has an empty magnitude")
         try:
-            mags.append(float(value) if value else np.nan)
+            magnitude = float(value)
         except ValueError:
-            raise ValueError(f"CSV data row {line}: magnitude {value!r} is not a number") from None
+            raise ValueError(f"line {line}: magnitude {value!r} is not a number") from None
+        if not math.isfinite(magnitude):
+            raise ValueError(f"line {line}: magnitude {value!r} is not finite")
+        lines.append(line)
+        time_cells.append(cell)
+        mags.append(magnitude)
+    times = _csv_days(time_cells, lines, mainshock_time)
+    first_line = {}
+    for line, t, m in zip(lines, times, mags):
+        if (t, m) in first_line:
+            raise ValueError(f"line {line} repeats the event of line {first_line[t, m]} "
+                             f"(t = {t} days, M = {m})")  # fmt: skip
+        first_line[t, m] = line
+    lines = np.asarray(lines)
+    for bad, what in ((~np.isfinite(times), "is not finite"),
+                      (times < 0, "is before the main shock"),
+                      (times == 0, "is at the main-shock time itself (remove the main shock)")):  # fmt: skip
+        if bad.any():
+            raise ValueError(f"the time of line(s) {_list_some(lines[bad])} {what}")
+    late = lines[1:][np.diff(times) < 0]
+    if late.size:
+        message = (f"{late.size} line(s) out of time order (line(s) {_list_some(late)} are "
+                   "earlier than the line before)")  # fmt: skip
+        if strict or not sort:
+            raise ValueError(message + ("; remove strict to sort them" if strict
+                                        else "; pass sort=True to sort them"))  # fmt: skip
+        warnings.warn(message + "; the events were sorted by time", UserWarning, stacklevel=2)
+    return catalog_from_arrays(times, np.asarray(mags), mainshock_time=mainshock_time,
+                               start=start, end=end, sort=True,
+                               mainshock_magnitude=mainshock_magnitude)  # fmt: skip
+
+
+def _csv_days(cells: list[str], lines: list[int], mainshock_time) -> np.ndarray:
+    """Days since the main shock of the time cells (numbers, or absolute times)."""
     try:
-        times = np.asarray([float(c) for c in time_cells], dtype=np.float64)
+        return np.asarray([float(c) for c in cells], dtype=np.float64)
     except ValueError:
-        if mainshock_time is None:
-            raise ValueError(
-                "CSV times are not numbers (days): pass mainshock_time to convert absolute times"
-            ) from None
-        times = days_since_mainshock(time_cells, mainshock_time)
-    return catalog_from_arrays(times, mags, mainshock_time=mainshock_time, start=start, end=end,
-                               sort=sort, mainshock_magnitude=mainshock_magnitude)  # fmt: skip
+        pass
+    if mainshock_time is None:
+        raise ValueError(
+            "CSV times are not numbers (days): pass mainshock_time to convert absolute times")
+    out = []
+    for line, cell in zip(lines, cells):
+        try:
+            out.append(float(days_since_mainshock([cell], mainshock_time)[0]))
+        except ValueError:
+            raise ValueError(f"line {line}: time {cell!r} is not a number of days or an "
+                             "ISO-8601 time") from None  # fmt: skip
+    return np.asarray(out, dtype=np.float64)
 
 
 def ridgecrest_catalog(*, start=0.0, end=None) -> Catalog:

@@ -127,7 +127,7 @@ def plot_forecast(
         ax.scatter(x, observed.ravel(), marker="x", color="C3", s=50, zorder=4, label="observed")
     windows = np.asarray(forecast.windows)
     thresholds = np.asarray(forecast.thresholds)
-    labels = [f"[{s:g}, {e:g}] d\nM≥{m:.1f}" for s, e in windows for m in thresholds]
+    labels = [f"[{s:g}, {e:g}] d\nM≥{m:g}" for s, e in windows for m in thresholds]
     ax.set_xticks(x, labels, fontsize="small")
     ax.set_yscale("symlog", linthresh=1.0)
     ax.set_ylim(bottom=0)

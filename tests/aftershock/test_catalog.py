@@ -181,11 +181,11 @@ def test_loader_errors():
         catalog_from_arrays(["2020-01-01T01:00:00"], [3.0])
     with pytest.raises(ValueError, match="pass mainshock_time"):
         catalog_from_csv("time,mag\n2020-01-01T01:00:00,3.0\n")
-    with pytest.raises(ValueError, match="row 2: magnitude 'x' is not a number"):
+    with pytest.raises(ValueError, match="line 3: magnitude 'x' is not a number"):
         catalog_from_csv("time,mag\n0.1,3.0\n0.2,x\n")
-    with pytest.raises(ValueError, match="magnitudes are NaN at events 1"):
+    with pytest.raises(ValueError, match="line 3 has an empty magnitude"):
         catalog_from_csv("time,mag\n0.1,3.0\n0.2,\n")
-    with pytest.raises(ValueError, match="time entry 1"):
+    with pytest.raises(ValueError, match="line 3: time 'not-a-time' is not"):
         catalog_from_csv("time,mag\n2020-01-01T01:00:00,3.0\nnot-a-time,2.0\n", mainshock_time=MAIN)
     with pytest.raises(ValueError, match="empty catalogue"):
         catalog_from_csv("time,mag\n")
@@ -204,3 +204,46 @@ def test_loader_errors():
         catalog.window(2.0, 1.0)
     with pytest.raises(ValueError, match="no events with magnitude >= 9"):
         catalog.above(9.0)
+
+
+# --- issue 20: real catalogue files (AftFore's two-column form, honest rows and order) ---
+
+
+def test_tab_semicolon_and_whitespace_files_are_sniffed():
+    aftfore = "0.0104\t3.1\n0.0219\t2.0\n0.5\t2.4\n"  # days, magnitude: AftFore's own form
+    for text in (aftfore, aftfore.replace("\t", ";"), aftfore.replace("\t", "   ")):
+        catalog = catalog_from_csv(text)
+        np.testing.assert_array_equal(catalog.times, [0.0104, 0.0219, 0.5])
+        np.testing.assert_array_equal(catalog.magnitudes, [3.1, 2.0, 2.4])
+    explicit = catalog_from_csv("0.1|2.0\n0.2|3.0\n", delimiter="|")
+    np.testing.assert_array_equal(explicit.magnitudes, [2.0, 3.0])
+    assert catalog_from_csv(aftfore, delimiter="tab").n_events == 3
+
+
+def test_errors_name_the_file_line_and_the_delimiter():
+    text = "# comment\n\n0.1\t2.0\n0.2\t2.1\n0.3\t2.2\n0.4\t2.3\n0.5\n"
+    with pytest.raises(ValueError, match="line 7 has 1 field\\(s\\) separated by tab"):
+        catalog_from_csv(text)
+    with pytest.raises(ValueError, match="line 4: magnitude 'big' is not a number"):
+        catalog_from_csv("# made up\ndays,mag\n0.1,2.0\n0.2,big\n")
+    with pytest.raises(ValueError, match="line 3 repeats the event of line 2"):
+        catalog_from_csv("days,mag\n0.1,2.0\n0.1,2.0\n")
+    with pytest.raises(ValueError, match="line\\(s\\) 3 is before the main shock"):
+        catalog_from_csv("days,mag\n0.1,2.0\n-0.1,2.0\n")
+
+
+def test_other_column_names_say_which_column_is_missing():
+    text = "lon,lat,magn,origin\n-117.5,35.7,3.1,0.2\n-117.6,35.8,2.7,0.3\n"
+    with pytest.raises(ValueError, match="no time column found in header .*'magn', 'origin'"):
+        catalog_from_csv(text)
+    catalog = catalog_from_csv(text, time_column="origin", magnitude_column="magn")
+    np.testing.assert_array_equal(catalog.magnitudes, [3.1, 2.7])
+
+
+def test_lines_out_of_time_order_warn_with_their_line_numbers_or_are_refused():
+    text = "days,mag\n0.1,2.0\n0.3,2.5\n0.2,3.1\n0.4,2.2\n"
+    with pytest.warns(UserWarning, match="line\\(s\\) 4 are earlier than the line before"):
+        catalog = catalog_from_csv(text)
+    np.testing.assert_array_equal(catalog.times, [0.1, 0.2, 0.3, 0.4])
+    with pytest.raises(ValueError, match="1 line\\(s\\) out of time order"):
+        catalog_from_csv(text, strict=True)

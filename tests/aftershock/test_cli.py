@@ -90,7 +90,10 @@ def test_ridgecrest_constant(tmp_path, capsys):
     assert result["mainshock_time"].startswith("2019-07-06T03:19:53")
     assert result["learn_days"] == [0.0, 1.0] and result["n_learn_events"] == 314
     assert result["forecast"]["windows"] == [[1.0, 2.0], [2.0, 7.0]]
-    assert result["forecast"]["thresholds"] == [3.0, 4.0, 5.0]
+    # ComCat magnitudes to 0.01 above the 2.5 cut: M >= 3 as reported is a true M >= 2.995
+    assert result["magnitude_bin"] == 0.01 and result["magnitude_bin_inferred"]
+    assert result["reported_thresholds"] == [3.0, 4.0, 5.0]
+    assert result["forecast"]["thresholds"] == pytest.approx([2.995, 3.995, 4.995])
     assert result["observed"][0] == [51, 2, 0]  # recorded M >= 3, 4, 5 on day 1–2
     assert result["observed_through_days"][1] == pytest.approx(6.9777, abs=1e-3)
     assert all(is_png(out / f) for f in result["figures"].values())
@@ -135,3 +138,41 @@ def test_bad_catalogue(tmp_path, capsys):
     with pytest.raises(ValueError, match="--learn must be START,END in days"):
         parse_window("0;1", "--learn")
     assert parse_window(" 0.5, 2 ") == (0.5, 2.0)
+
+
+def test_aftfore_style_tab_file_with_magnitude_bins(tmp_path, capsys):
+    """Issue 20: AftFore's two-column tab-separated form (days, magnitude to 0.1) runs as it
+    is; the inferred 0.1 bin makes 'M >= 3' mean a true M >= 2.95 for the model, the figures
+    take --title, and the parameter table lines up."""
+    times, mags = synthetic_csv(tmp_path / "iso.csv")
+    path = tmp_path / "aftfore.txt"
+    path.write_text("".join(f"{t:.6f}\t{m:.1f}\n" for t, m in zip(times, mags)))
+    out = tmp_path / "out"
+    assert main(["aftershock", str(path), "--mainshock-magnitude", "7.1", "--magnitude-cutoff",
+                 "2.5", "--learn", "0,1", "--forecast", "1,2", "--thresholds", "3,3.5",
+                 "--model", "constant", "--draws", "200", "--title", "my sequence",
+                 "--out", str(out)]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    assert "magnitude bin 0.1 (inferred from the data)" in printed
+    result = json.loads((out / "forecast.json").read_text())
+    assert result["magnitude_bin"] == 0.1 and result["title"] == "my sequence"
+    assert result["forecast"]["thresholds"] == pytest.approx([2.95, 3.45])
+    rounded = np.array([float(f"{m:.1f}") for m in mags])  # as written in the file
+    day_2 = (times >= 1) & (times < 2)
+    assert result["observed"][0] == [int(np.sum(day_2 & (rounded >= m - 1e-9)))
+                                     for m in (3.0, 3.5)]  # fmt: skip
+    table = printed.split("std. error")[0].splitlines()[-1] + "std. error"
+    rows = [line for line in printed.splitlines() if line.split()[:1] in (["k"], ["sigma"])]
+    assert all(len(line) == len(table) for line in rows), (table, rows)
+
+
+def test_data_errors_are_not_usage_errors(tmp_path, capsys):
+    """Issue 18/20: a bad line of the catalogue is reported by its file line, without the
+    argparse usage text (the command line was right)."""
+    path = tmp_path / "bad.csv"
+    path.write_text("days,mag\n0.1,3.1\n0.2,\n")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["aftershock", str(path), "--mainshock-magnitude", "6"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "line 3 has an empty magnitude" in err and "usage:" not in err

@@ -328,3 +328,20 @@ def test_plots_return_figures():
     for figure in figures:
         assert isinstance(figure, Figure)
         plt.close(figure)
+
+
+def test_forecast_plot_labels_keep_every_threshold_digit():
+    """Issue 20: thresholds 1.95 and 2.05 (a 0.1 bin) are labelled as such, not 'M≥1.9' and
+    'M≥2.0' twice."""
+    import matplotlib.pyplot as plt
+
+    from sjax.aftershock.plots import plot_forecast
+
+    draws = params_of([0.05, 0.06], [0.01, 0.02], [1.05, 1.1], [1.0, 0.9], [0.2, 0.2])
+    fc = forecast(draws, [(0.0, 1.0)], [1.95, 2.05], reference_magnitude=MREF)
+    figure = plot_forecast(fc, observed_counts(Catalog([0.1], [2.0], 0.0, 1.0), [(0.0, 1.0)],
+                                               [1.95, 2.05]))  # fmt: skip
+    labels = [tick.get_text() for tick in figure.axes[0].get_xticklabels()]
+    plt.close(figure)
+    assert any("M≥1.95" in label for label in labels), labels
+    assert any("M≥2.05" in label for label in labels), labels
