@@ -423,7 +423,8 @@ def aftershock_forecast(
         echo("")
         echo(f"forecast of the number of true events (M >= threshold), {int(n_draws)} draws; "
              "observed = recorded events"
-             + (f" reported at M >= threshold + {half:g}" if half else ""))  # fmt: skip
+             + (f" reported at M >= threshold + {half:g} (the M >= column is the model's "
+                f"true-magnitude threshold, reported − {half:g})" if half else ""))  # fmt: skip
         echo(_table(fc, observed, through))
         summary = {
             "catalog": str(catalog) if not hasattr(catalog, "times") else "Catalog",

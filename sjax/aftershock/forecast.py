@@ -253,7 +253,7 @@ class Forecast(NamedTuple):
             for j, threshold in enumerate(np.asarray(self.thresholds)):
                 interval = f"[{int(self.lower[i, j])}, {int(self.upper[i, j])}]"
                 lines.append(
-                    f"{start:10.4g} {end:10.4g} {threshold:6.2f} "
+                    f"{start:10.4g} {end:10.4g} {threshold:6.4g} "
                     f"{float(self.expected[i, j]):10.4g} {int(self.median[i, j]):7d} "
                     f"{interval:>17s} {float(self.prob_at_least_one[i, j]):7.4f}"
                 )
