@@ -260,6 +260,7 @@ def run_demo(
     Raises:
         ValueError: for a part not in `PARTS`.
     """
+    parts = [part.strip() for part in parts if part.strip()]  # "wave, detect" works too
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:
         raise ValueError(f"unknown demo part(s) {unknown}: choose from {list(PARTS)}")

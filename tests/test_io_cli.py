@@ -43,3 +43,11 @@ def test_demo_rejects_unknown_parts(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["demo", "--parts", "wave,tremor", "--out", str(tmp_path)])
     assert "unknown demo part(s) ['tremor']" in capsys.readouterr().err
+
+
+def test_demo_parts_tolerate_spaces_after_commas(tmp_path, capsys):
+    """Issue 18, item 7: ``--parts "wave, tremor"`` names the unknown part 'tremor', not
+    ' tremor' (the spaces are stripped before the check)."""
+    with pytest.raises(SystemExit):
+        main(["demo", "--parts", "wave, tremor", "--out", str(tmp_path)])
+    assert "unknown demo part(s) ['tremor']" in capsys.readouterr().err
