@@ -386,6 +386,7 @@ def aftershock_forecast(
             learning = cat.window(*learn)
         except ValueError as error:
             raise ValueError(f"learning window is empty: {error}") from None
+        title = title or _default_title(catalog)
         inferred = magnitude_bin is None
         bin_width = magnitude_bin_of(cat.magnitudes) if inferred else float(magnitude_bin)
         if not (math.isfinite(bin_width) and bin_width >= 0):
@@ -434,7 +435,7 @@ def aftershock_forecast(
             "magnitude_bin": bin_width,
             "magnitude_bin_inferred": inferred,
             "reported_thresholds": thresholds,
-            "title": title or _default_title(catalog),
+            "title": title,
             "catalog_window_days": [c_start, c_end],
             "model": model,
             "learn_days": list(learn),
@@ -453,7 +454,7 @@ def aftershock_forecast(
                 out, prefix, model=model, result=result, learn=learning, catalog=cat,
                 draws=draws, forecast=fc, observed=observed,
                 reference_magnitude=reference_magnitude, learn_window=learn,
-                title=title or _default_title(catalog),
+                title=title,
             )  # fmt: skip
         summary["wall_time_s"] = round(time.perf_counter() - started, 2)
         summary["file"] = f"{prefix}forecast.json"

@@ -9,7 +9,6 @@ problem; inside ``jit``/``vmap`` the fields are tracers and are not checked.
 from __future__ import annotations
 
 import csv
-import io
 import math
 import warnings
 from importlib import resources

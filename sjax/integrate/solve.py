@@ -311,15 +311,14 @@ def _solve_symplectic_bwd(residuals, y_bar, perturbed, primal, config, block):
             lam_prev, step_diff_bar, u_bar = scheme.adjoint_step(
                 t0 + n * dt, dt, x, args, u, lam, mask=args_mask, input_mask=inputs_mask,
                 **next_state)  # fmt: skip
-            diff_sum = _add(diff_bar, step_diff_bar)
+            new = (lam_prev, _add(diff_bar, step_diff_bar))
             if u is not None:
                 u_bar = _fill(u_bar, _split(u, inputs_mask)[0])
             if masked:
                 active = n < n_steps
-                lam, diff_bar = _where(active, lam_prev, lam), _where(active, diff_sum, diff_bar)
+                new = _where(active, new, (lam, diff_bar))
                 u_bar = None if u is None else _where(active, u_bar, _zeros_like(u_bar))
-            else:
-                lam, diff_bar = lam_prev, diff_sum
+            lam, diff_bar = new
             obs_x_bar, obs_diff_bar = _observation_pullback(observe, x, diff, rest, step_y_bar)
             x_carry = x if uses_next else x_next
             return (_add(lam, obs_x_bar), _add(diff_bar, obs_diff_bar), x_carry), u_bar
