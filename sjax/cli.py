@@ -123,6 +123,16 @@ def magnitude_bin_of(magnitudes) -> float:
     return 0.0
 
 
+#: Units of the printed aftershock parameters (Omori rate k (t + c)^(-p) in events per day
+#: with M >= Mref; "mag": magnitude units; GP log time x = ln(1 + t/t0)).
+PARAMETER_UNITS = {
+    "k": "events/d at t + c = 1 d, M >= Mref (events d^(p-1))", "c": "d", "p": "-", "b": "-",
+    "sigma": "mag", "mu": "mag", "mu0": "mag", "decay": "mag per e-fold of t", "tau": "d",
+    "mu_shift": "mag", "mu_mean": "mag", "mu_slope": "mag per unit of ln(1 + t/t0)",
+    "mu_amplitude": "mag", "mu_lengthscale": "units of ln(1 + t/t0)",
+}
+
+
 def _fit(learn, model, reference_magnitude, magnitude_cutoff):
     """Fit ``model``; returns ``(result, {name: (estimate, se)}, converged)``."""
     import numpy as np
@@ -147,7 +157,7 @@ def _fit(learn, model, reference_magnitude, magnitude_cutoff):
         from sjax.aftershock.fit import fit
 
         result = fit(learn, reference_magnitude=reference_magnitude, mu_model=model,
-                     magnitude_cutoff=magnitude_cutoff)  # fmt: skip
+                     magnitude_cutoff=magnitude_cutoff, prior=True)  # fmt: skip
         params = result.summary()
     else:
         raise ValueError(f"unknown model {model!r}; choose one of {list(AFTERSHOCK_MODELS)}")
@@ -229,8 +239,11 @@ def _table(forecast, observed, through) -> str:
     return "\n".join(out)
 
 
-def _plots(out, prefix, *, model, result, learn, catalog, draws, forecast, observed,
-           reference_magnitude, learn_window, title):  # fmt: skip
+def _plots(out, prefix, *, model, result, learn, catalog, draws, forecast, observed, through,
+           reference_magnitude, magnitude_bin, learn_window, title):  # fmt: skip
+    import functools
+
+    import jax.numpy as jnp
     import matplotlib
 
     if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "cairo"):
@@ -263,7 +276,9 @@ def _plots(out, prefix, *, model, result, learn, catalog, draws, forecast, obser
 
     observed_array = np.array([[np.nan] * len(forecast.thresholds) if row is None else row
                                for row in observed], dtype=float)  # fmt: skip
-    fig = plot_forecast(forecast, observed_array,
+    partial = [row is not None and stop is not None and stop < end
+               for row, stop, (_, end) in zip(observed, through, forecast.windows)]  # fmt: skip
+    fig = plot_forecast(forecast, observed_array, partial=partial,
                         title=f"{title}: forecast ({model}, learn [{learn_window[0]:g}, "
                               f"{learn_window[1]:g}] d) vs observed")  # fmt: skip
     files["forecast"] = f"{prefix}forecast.png"
@@ -271,9 +286,14 @@ def _plots(out, prefix, *, model, result, learn, catalog, draws, forecast, obser
     plt.close(fig)
 
     threshold = float(np.min(np.asarray(forecast.thresholds)))
-    fig = plot_rate(catalog, draws, magnitude_threshold=threshold,
-                    reference_magnitude=reference_magnitude,
-                    title=f"{title}: cumulative number of M ≥ {threshold:g} events")  # fmt: skip
+    if model in ("constant", "log_linear"):
+        mu_fn = result.mu
+    else:  # μ(t) on the learning window, held at its last value after it (as the forecast)
+        mu_fn = functools.partial(jnp.interp, xp=jnp.asarray(times), fp=jnp.asarray(mu))
+    fig = plot_rate(catalog, draws, mu=mu_fn, magnitude_threshold=threshold,
+                    reference_magnitude=reference_magnitude, magnitude_bin=magnitude_bin,
+                    title=f"{title}: cumulative number of M ≥ {threshold + magnitude_bin / 2:g} "
+                          "events")  # fmt: skip
     ax = fig.axes[0]
     ax.axvspan(max(learn_window[0], ax.get_xlim()[0]), learn_window[1], color="0.85", zorder=0,
                label="learning window")  # fmt: skip
@@ -408,14 +428,17 @@ def aftershock_forecast(
              + (f", magnitude cutoff {cutoff:g}" if cutoff is not None else "")
              + f" ({fit_seconds:.1f} s, converged: {converged})")  # fmt: skip
         width = max(len("parameter"), *(len(name) for name in params))
-        echo(f"{'parameter':>{width}s} {'estimate':>12s} {'std. error':>12s}")
+        echo(f"{'parameter':>{width}s} {'estimate':>12s} {'std. error':>12s}  unit")
         for name, (value, se) in params.items():
-            echo(f"{name:>{width}s} {value:12.5g} {se:12.3g}")
+            unit = PARAMETER_UNITS.get(name, "").replace("Mref", f"{reference_magnitude:g}")
+            echo(f"{name:>{width}s} {value:12.5g} {se:12.3g}  {unit}")
         if not converged:
+            reason = getattr(result, "diagnosis", "") or (
+                f"gradient max-norm {float(result.grad_norm):.3g}, or the Hessian is not "
+                "positive definite")  # fmt: skip
             raise ValueError(
-                f"the {model} fit did not converge (gradient max-norm "
-                f"{float(result.grad_norm):.3g}, or the Hessian is not positive definite): no "
-                "standard errors, no forecast; try another --model or learning window"
+                f"the {model} fit did not converge ({reason}): no forecast; try another "
+                "--model or learning window"
             )
         log(f"aftershock: forecasting from {int(n_draws)} parameter draws")
         draws = parameter_draws(jax.random.key(int(seed)), result, int(n_draws))
@@ -452,8 +475,9 @@ def aftershock_forecast(
             log(f"aftershock: writing figures into {out}/")
             summary["figures"] = _plots(
                 out, prefix, model=model, result=result, learn=learning, catalog=cat,
-                draws=draws, forecast=fc, observed=observed,
-                reference_magnitude=reference_magnitude, learn_window=learn,
+                draws=draws, forecast=fc, observed=observed, through=through,
+                reference_magnitude=reference_magnitude, magnitude_bin=bin_width,
+                learn_window=learn,
                 title=title,
             )  # fmt: skip
         summary["wall_time_s"] = round(time.perf_counter() - started, 2)
@@ -531,7 +555,9 @@ def _add_aftershock_parser(commands) -> argparse.ArgumentParser:
     parser.add_argument("--title", help="figure title (default: the catalogue's file name)")
     parser.add_argument("--draws", type=int, default=1000, help="parameter draws (default 1000)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the draws (default 0)")
-    parser.add_argument("--out", default="aftershock_out", help="output folder")
+    parser.add_argument("--out", default="aftershock_out",
+                        help="output folder for forecast.json and the figures (default "
+                        "%(default)s)")  # fmt: skip
     return parser
 
 
@@ -550,7 +576,8 @@ def _add_detect_parser(commands) -> argparse.ArgumentParser:
                         "weights; the original GPD used 0.95)")  # fmt: skip
     parser.add_argument("--threshold-off", type=float, default=0.1,
                         help="trigger-off probability (default 0.1)")  # fmt: skip
-    parser.add_argument("--out", default="detect_out", help="output folder")
+    parser.add_argument("--out", default="detect_out", help="output folder for probabilities, "
+                        "picks and figures (default %(default)s)")  # fmt: skip
     return parser
 
 
@@ -564,21 +591,15 @@ def _column_argument(text):
     return number - 1
 
 
-def _enable_compilation_cache() -> None:
-    """JAX's persistent compilation cache for the CLI (``$SJAX_CACHE_DIR``, default
-    ``~/.cache/sjax/jax``), so that a second run skips most of the compilation."""
-    import os
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
 
-    import jax
-
-    folder = os.environ.get("SJAX_CACHE_DIR") or os.path.join(
-        os.path.expanduser("~"), ".cache", "sjax", "jax")  # fmt: skip
     try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError:
-        return  # read-only home: run without the cache
-    jax.config.update("jax_compilation_cache_dir", folder)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+        return version("sjax")
+    except PackageNotFoundError:  # a source tree that is not installed
+        from sjax import __version__
+
+        return __version__
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -586,9 +607,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="sjax", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--version", action="version", version=f"sjax {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="run the main job: a short run of every part")
-    demo.add_argument("--out", default="sjax-demo-output", help="output folder")
+    demo.add_argument("--out", default="sjax-demo-output", help="output folder for the figures, "
+                      "synthetics and summary.json (default %(default)s)")  # fmt: skip
     demo.add_argument("--small", action="store_true", help="coarser, faster version (CI)")
     demo.add_argument("--parts", default="wave,aftershock,assim,detect",
                       help="comma-separated parts to run (default: all)")  # fmt: skip
@@ -602,8 +625,10 @@ def main(argv: list[str] | None = None) -> int:
             summary = run_demo(args.out, small=args.small, parts=args.parts.split(","))
         except ValueError as error:
             demo.error(str(error))
-        print(json.dumps(summary, indent=2))
-        print(f"figures and summary.json written to {args.out}/", file=sys.stderr)
+        from sjax.demo import format_summary
+
+        print(format_summary(summary))
+        print(f"figures, synthetics and the full summary.json written to {args.out}/")
     elif args.command == "aftershock":
         try:
             learn = parse_window(args.learn, "--learn")
@@ -616,7 +641,9 @@ def main(argv: list[str] | None = None) -> int:
         csv_options = {"delimiter": args.delimiter, "strict": args.strict,
                        "time_column": _column_argument(args.time_column),
                        "magnitude_column": _column_argument(args.magnitude_column)}  # fmt: skip
-        _enable_compilation_cache()
+        from sjax.cache import enable_compilation_cache
+
+        enable_compilation_cache()
         try:
             aftershock_forecast(
                 args.catalog, learn=learn, forecast_windows=windows, thresholds=thresholds,

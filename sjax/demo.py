@@ -29,9 +29,10 @@ from sjax.media import LayeredMedium
 from sjax.plotting import plot_record_section, plot_snapshot
 from sjax.shard import describe_devices
 from sjax.wave import Grid, PointForce, Receivers, Ricker, explosion, simulate, stable_time_step
+from sjax.wave.rays import travel_time_branches
 
-__all__ = ["aftershock_demo", "assim_demo", "basin_medium", "detect_demo", "run_demo",
-           "wave_demo"]
+__all__ = ["aftershock_demo", "assim_demo", "basin_medium", "detect_demo", "format_summary",
+           "run_demo", "wave_demo"]
 
 
 def basin_medium() -> LayeredMedium:
@@ -42,6 +43,27 @@ def basin_medium() -> LayeredMedium:
         velocity_s=[400.0, 900.0, 2000.0],
         density=[1800.0, 2100.0, 2500.0],
     )
+
+
+#: Origin time of the demo's synthetic event (sample 0 of the MiniSEED synthetics).
+DEMO_ORIGIN_TIME = "2026-01-01T00:00:00"
+
+
+def _arrivals(medium, source, receivers, wave) -> dict:
+    """Ray-theory direct and head-wave times (plus the Ricker's peak delay) for the record
+    section: S for SH, P and direct S for P-SV."""
+    offsets = np.abs(np.asarray(receivers.x) - float(source.x))
+    lag = float(source.wavelet.lag)
+    thickness, depth = np.asarray(medium.thickness), float(source.z)
+    kinds = [("S", medium.velocity_s)] if wave == "sh" else [("P", medium.velocity_p),
+                                                             ("S", medium.velocity_s)]  # fmt: skip
+    curves = {}
+    for kind, velocity in kinds:
+        for branch, times in travel_time_branches(velocity, thickness, depth, offsets).items():
+            if kind == "S" and wave == "psv" and branch != "direct":
+                continue
+            curves[f"{kind} {branch}"] = times + lag
+    return curves
 
 
 def wave_demo(out: Path, small: bool = False) -> dict:
@@ -68,18 +90,23 @@ def wave_demo(out: Path, small: bool = False) -> dict:
         steps = len(result.times)
         seconds = time.perf_counter() - start
         component = -1  # y for SH, z for P-SV
-        fig, axes = plt.subplots(1, 2, figsize=(13, 4.5), gridspec_kw={"width_ratios": [1.4, 1]})
+        name = "v_y" if wave == "sh" else "v_z (down)"
+        label = "SH" if wave == "sh" else "P-SV"
+        fig, axes = plt.subplots(1, 2, figsize=(14, 4.5), gridspec_kw={"width_ratios": [1.5, 1]})
         k = min(11, snaps.shape[0] - 1)  # about 60 % of the duration
+        when = float(result.snapshot_times[k])
         plot_snapshot(axes[0], snaps[k, component], grid, medium, source=source,
-                      receivers=receivers,
-                      title=f"{wave.upper()} velocity at t = {float(result.snapshot_times[k]):.2f} s")  # fmt: skip
+                      receivers=receivers, label=f"{name} (m/s)",
+                      title=f"{label} particle velocity {name}, t = {when:.2f} s")  # fmt: skip
         plot_record_section(axes[1], result.traces[:, component], np.asarray(result.times),
                             np.asarray(receivers.x),
-                            title=f"{wave.upper()} record section ({'vy' if wave == 'sh' else 'vz'})")  # fmt: skip
+                            arrivals=_arrivals(medium, source, receivers, wave),
+                            title=f"{label} record section, {name}")  # fmt: skip
         fig.tight_layout()
         fig.savefig(out / f"wave_{wave}.png", dpi=110)
         plt.close(fig)
-        stream = seismograms_to_stream(result, receivers, wave)
+        stream = seismograms_to_stream(result, receivers, wave, source=source,
+                                       quantity="velocity", starttime=DEMO_ORIGIN_TIME)  # fmt: skip
         stream.write(str(out / f"wave_{wave}.mseed"), format="MSEED")
         cells = grid.shape[0] * grid.shape[1]
         summary[wave] = {
@@ -282,3 +309,43 @@ def run_demo(
         summary["detect"] = detect_demo(out, small)
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
+
+
+def format_summary(summary: dict) -> str:
+    """A few lines per demo part of ``summary`` (as returned by `run_demo`): what ran, the
+    headline figures and the files written; ``summary.json`` holds everything."""
+    lines = [f"sjax {summary['sjax']} (jax {summary['jax']}, {summary['devices']})"]
+    if "wave" in summary:
+        w = summary["wave"]
+        grid = w["grid"]
+        lines.append(f"wave: {grid['nz']} x {grid['nx']} grid, {grid['spacing_m']:g} m; "
+                     + "; ".join(f"{name.upper().replace('PSV', 'P-SV')} {r['n_steps']} steps "
+                                 f"in {r['wall_time_s']:.1f} s -> {r['figure']}, {r['synthetics']}"
+                                 for name, r in w.items() if name in ("sh", "psv")))  # fmt: skip
+    if "aftershock" in summary:
+        a = summary["aftershock"]
+        (start, end), threshold = a["windows_days"][0], a["thresholds"][0]
+        low, high = a["interval_95"][0][0]
+        lines.append(
+            f"aftershock: {a['model']} fit on {a['n_learn_events']} events in "
+            f"[{a['learn_days'][0]:g}, {a['learn_days'][1]:g}] d (converged: {a['converged']}); "
+            f"[{start:g}, {end:g}] d, M >= {threshold:g}: expected {a['expected'][0][0]:.3g} "
+            f"(95 % {low}-{high}), observed {a['observed'][0][0]} -> {a['table']}"
+        )
+    if "assim" in summary:
+        s = summary["assim"]
+        errors = ", ".join(f"{e:+.1f}" for e in s["error_in_posterior_std"])
+        lines.append(f"assim: 4D-Var twin, Newton-CG {s['newton_iterations']} iterations "
+                     f"(converged: {s['newton_converged']}); estimate - truth in posterior sd: "
+                     f"{errors} -> {s['figure']}")  # fmt: skip
+    if "detect" in summary:
+        d = summary["detect"]
+        syn, page = d["synthetic"], d["tremor_page"]
+        lines.append(
+            f"detect: synthetic {syn['events']} events, P within 0.1 s "
+            f"{100 * syn['p_within_0.1s']:.0f} %, "
+            f"S within 0.2 s {100 * syn['s_within_0.2s']:.0f} %, "
+            f"{syn['false_picks']} false picks; RJOB {len(d['rjob']['picks'])} pick(s); tremor "
+            f"page p = {page['tremor_probability']:.2f} -> {syn['figure']}, {page['figure']}"
+        )
+    return "\n".join(lines)

@@ -1,7 +1,8 @@
 """Aftershock forecasting: Omori–Utsu × Gutenberg–Richter with a detection function.
 
 Times are in days since the main shock, magnitudes in magnitude units, ``k`` in events/day.
-See ``shared/METHODS.md`` §3 for the science. The package provides catalogues (`Catalog` and
+The science: Ogata & Katsura (1993, GJI 113:727), Omi et al. (2013, BSSA 103:1116; 2015, BSSA
+105:2765) and Morikawa et al. (2021, GJI 226:1018). The package provides catalogues (`Catalog` and
 its loaders), the model pieces, the recorded-event log-likelihood, a thinning simulator
 (`simulate_catalog`), three μ(t) models behind fits that share the first five unconstrained
 parameters (``log_k, log_c, p, log_b, log_sigma``):

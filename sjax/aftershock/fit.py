@@ -1,6 +1,8 @@
-"""Maximum-likelihood fit of the parametric aftershock model with a parametric μ(t).
+"""Maximum-likelihood (or, by default, weakly regularised MAP) fit of the parametric aftershock
+model with a parametric μ(t).
 
-Model (METHODS.md §3.1): recorded-event intensity ``k (t+c)^(−p) β e^{−β(M−Mref)} Φ((M−μ(t))/σ)``
+Model (Ogata & Katsura 1993, GJI 113:727; Omi et al. 2013, BSSA 103:1116): recorded-event intensity
+``k (t+c)^(−p) β e^{−β(M−Mref)} Φ((M−μ(t))/σ)``
 with one of two μ(t) models behind one interface (both are pytrees callable as ``mu_fn(t)``):
 
 * `ConstantMu`: ``μ(t) = mu`` (likelihood exact: `log_likelihood_piecewise` with scalar μ);
@@ -25,7 +27,15 @@ the per-event gradient's max-norm is below ``gtol`` (or ``lbfgs_steps``), all in
 ``jit``; the event arrays are padded with zero-weight events to a size bucket (multiples of
 `PAD_MULTIPLE` = 256) so that catalogues of different lengths share one compilation. Standard
 errors come from the inverse of ``jax.hessian`` of the total negative
-log-likelihood at the optimum. Use float64 (``jax_enable_x64``): in float32 the total
+log-likelihood (plus the prior) at the optimum. By default (``prior=True``) the objective adds
+the weak priors of `sjax.aftershock.priors` (AftFore's generic priors on b, p, ln c, ln σ and a
+normal on ln tau), which keep real sequences out of degenerate optima; ``prior=False`` is the
+plain maximum-likelihood fit. A fit is reported as converged only if the gradient test passes,
+the Hessian is positive definite and every unconstrained standard error is at most
+`MAX_UNCONSTRAINED_SE` (a larger one means the parameter is not identified: e.g. ln tau of a
+log-linear μ(t) that has collapsed to a step).
+
+Use float64 (``jax_enable_x64``): in float32 the total
 log-likelihood of thousands of events has no digits left for the line search.
 """
 
@@ -46,6 +56,7 @@ from sjax.aftershock.likelihood import (
     log_likelihood,
     log_likelihood_piecewise,
 )
+from sjax.aftershock.priors import log_tau_prior, omi_log_prior
 
 __all__ = [
     "ConstantMu",
@@ -57,6 +68,8 @@ __all__ = [
     "unconstrained_names",
     "from_unconstrained",
     "negative_log_likelihood",
+    "log_prior",
+    "MAX_UNCONSTRAINED_SE",
     "initial_unconstrained",
     "fit_init",
     "fit_step",
@@ -189,6 +202,22 @@ def negative_log_likelihood(
                             magnitude_cutoff=magnitude_cutoff,
                             event_weights=event_weights)  # fmt: skip
     return -ll
+
+
+def log_prior(z: jax.Array, mu_model="log_linear") -> jax.Array:
+    """Log-density (up to a constant) of the weak priors of `fit` at the unconstrained ``z``:
+    `sjax.aftershock.priors.omi_log_prior` on the Omori/GR part and, for `LogLinearMu`,
+    `sjax.aftershock.priors.log_tau_prior` on ``log_mu_tau``; flat in ``log_k`` and μ's level
+    and decay."""
+    value = omi_log_prior(z)
+    if _mu_class(mu_model) is LogLinearMu:
+        value = value + log_tau_prior(z[7])
+    return value
+
+
+#: A fit with an unconstrained standard error above this is not identified (a factor e^10 on
+#: the log scale, 10 magnitude units for μ), and is never reported as converged.
+MAX_UNCONSTRAINED_SE = 10.0
 
 
 def initial_unconstrained(
@@ -355,14 +384,17 @@ class FitResult(NamedTuple):
         names: natural parameter names, ``(n_params,)``.
         estimates: ``(n_params,)`` natural-scale estimates, in ``names`` order.
         covariance: ``(n_params, n_params)`` natural-scale covariance (delta method).
-        unconstrained_names, unconstrained, unconstrained_covariance,
-        unconstrained_standard_errors: the same on the optimisation scale (``log_k``, …).
-        log_likelihood: maximised log-likelihood (scalar).
+        unconstrained_names, unconstrained, unconstrained_covariance, unconstrained_standard_errors:
+            the same on the optimisation scale (``log_k``, …).
+        log_likelihood: log-likelihood at the estimate, without the prior (scalar).
         grad_norm: max-norm of the per-event gradient at the optimum.
         n_steps: Adam + L-BFGS steps taken.
-        converged: ``grad_norm <= gtol`` and a positive-definite Hessian (otherwise the
-            standard errors are NaN).
+        converged: ``grad_norm <= gtol``, a positive-definite Hessian (otherwise the
+            standard errors are NaN) and every unconstrained standard error at most
+            `MAX_UNCONSTRAINED_SE`.
         n_events: number of events fitted.
+        diagnosis: why the fit is not converged (empty when it is).
+        prior: whether the weak priors were included (MAP) or not (maximum likelihood).
     """
 
     params: AftershockParams
@@ -381,6 +413,8 @@ class FitResult(NamedTuple):
     n_steps: int
     converged: bool
     n_events: int
+    diagnosis: str = ""
+    prior: bool = True
 
     def summary(self) -> dict[str, tuple[float, float]]:
         """``{name: (estimate, standard error)}`` on the natural scale."""
@@ -415,19 +449,20 @@ def _pad_events(catalog: Catalog) -> tuple[jax.Array, jax.Array, jax.Array]:
 
 
 @functools.partial(jax.jit, static_argnames=("mu_model", "reference_magnitude",
-                                             "magnitude_cutoff", "adam_steps", "lbfgs_steps",
-                                             "learning_rate", "gtol"))  # fmt: skip
+                                             "magnitude_cutoff", "prior", "adam_steps",
+                                             "lbfgs_steps", "learning_rate", "gtol"))  # fmt: skip
 def _optimize(z0, times, magnitudes, weights, start, end, *, mu_model, reference_magnitude,
-              magnitude_cutoff, adam_steps, lbfgs_steps, learning_rate, gtol):  # fmt: skip
+              magnitude_cutoff, prior, adam_steps, lbfgs_steps, learning_rate, gtol):  # fmt: skip
     # Traced fields: the Catalog is not validated here (the padding repeats (end, M) events).
     catalog = Catalog(times, magnitudes, start, end)
     n = jnp.sum(weights)
 
-    def total(z):
-        return negative_log_likelihood(z, catalog, mu_model,
-                                       reference_magnitude=reference_magnitude,
-                                       magnitude_cutoff=magnitude_cutoff,
-                                       event_weights=weights)  # fmt: skip
+    def total(z):  # negative log-posterior (log-likelihood alone without the prior)
+        nll = negative_log_likelihood(z, catalog, mu_model,
+                                      reference_magnitude=reference_magnitude,
+                                      magnitude_cutoff=magnitude_cutoff,
+                                      event_weights=weights)  # fmt: skip
+        return nll - log_prior(z, mu_model) if prior else nll
 
     def objective(z):
         return total(z) / n
@@ -437,7 +472,11 @@ def _optimize(z0, times, magnitudes, weights, start, end, *, mu_model, reference
     z = state.z
     hessian = jax.hessian(total)(z)
     jac = jax.jacfwd(lambda x: _natural_vector(x, mu_model))(z)
-    return z, -total(z), jnp.max(jnp.abs(state.grad)), state.count, hessian, jac
+    ll = -negative_log_likelihood(z, catalog, mu_model,
+                                  reference_magnitude=reference_magnitude,
+                                  magnitude_cutoff=magnitude_cutoff,
+                                  event_weights=weights)  # fmt: skip
+    return z, ll, jnp.max(jnp.abs(state.grad)), state.count, hessian, jac
 
 
 def fit(
@@ -448,12 +487,14 @@ def fit(
     magnitude_cutoff: float | None = None,
     window: tuple[float, float] | None = None,
     initial: jax.Array | None = None,
+    prior: bool = True,
     adam_steps: int = 300,
     lbfgs_steps: int = 500,
     learning_rate: float = 0.02,
     gtol: float = 1e-7,
 ) -> FitResult:
-    """Maximum-likelihood fit of k, c, p, b, σ and the μ(t) parameters, with standard errors.
+    """Fit k, c, p, b, σ and the μ(t) parameters, with standard errors: the maximum of the
+    likelihood times the weak priors of `log_prior` (default), or of the likelihood alone.
 
     Args:
         catalog: `Catalog` of recorded events (its window is the observation window unless
@@ -466,13 +507,15 @@ def fit(
         window: optional ``(start, end)`` in days (or absolute times) to fit a sub-window via
             `Catalog.window`.
         initial: optional unconstrained start ``(n_params,)``; default `initial_unconstrained`.
+        prior: include the weak priors (`log_prior`; a MAP estimate with Laplace covariance,
+            as AftFore's); False: maximum likelihood with inverse-Hessian covariance.
         adam_steps: Adam steps (learning rate ``learning_rate`` on the per-event objective).
         lbfgs_steps: maximum L-BFGS steps after Adam.
         gtol: stop when the max-norm of the per-event gradient is ≤ gtol.
 
     Returns:
-        `FitResult` (estimates, standard errors from the inverse Hessian, log-likelihood,
-        convergence diagnostics).
+        `FitResult` (estimates, standard errors from the inverse Hessian, log-likelihood
+        without the prior, convergence diagnostics and, if not converged, the reason).
 
     Raises:
         ValueError: empty window, too few events for the number of parameters, magnitudes below
@@ -506,7 +549,7 @@ def fit(
     z, ll, grad_norm, count, hessian, jac = _optimize(
         z0, times, magnitudes, weights, catalog.start, catalog.end, mu_model=cls,
         reference_magnitude=reference_magnitude, magnitude_cutoff=magnitude_cutoff,
-        adam_steps=int(adam_steps), lbfgs_steps=int(lbfgs_steps),
+        prior=bool(prior), adam_steps=int(adam_steps), lbfgs_steps=int(lbfgs_steps),
         learning_rate=float(learning_rate), gtol=float(gtol),
     )  # fmt: skip
     cov_z, positive = inverse_hessian_covariance(hessian)
@@ -515,7 +558,8 @@ def fit(
     params, mu = from_unconstrained(z, cls)
     se = np.sqrt(np.diag(cov))
     estimates = jnp.stack([*params, *mu])
-    converged = bool(float(grad_norm) <= gtol) and positive and bool(np.isfinite(float(ll)))
+    se_z = np.sqrt(np.diag(cov_z))
+    diagnosis = _diagnose(float(grad_norm), gtol, positive, float(ll), se_z, names_z)
     return FitResult(
         params=params,
         mu=mu,
@@ -531,6 +575,23 @@ def fit(
         log_likelihood=ll,
         grad_norm=grad_norm,
         n_steps=int(count),
-        converged=converged,
+        converged=not diagnosis,
         n_events=n,
+        diagnosis=diagnosis,
+        prior=bool(prior),
     )
+
+
+def _diagnose(grad_norm, gtol, positive, log_likelihood, se_z, names_z) -> str:
+    """Why a fit is not converged, or "" when it is."""
+    if not np.isfinite(log_likelihood):
+        return "the log-likelihood at the end is not finite"
+    if not grad_norm <= gtol:
+        return f"the gradient max-norm {grad_norm:.3g} is above gtol={gtol:g}"
+    if not positive:
+        return "the Hessian is not positive definite (no standard errors)"
+    loose = [f"{n} ± {s:.3g}" for n, s in zip(names_z, se_z) if not s <= MAX_UNCONSTRAINED_SE]
+    if loose:
+        return (f"degenerate: {', '.join(loose)} (standard error above {MAX_UNCONSTRAINED_SE:g} "
+                "on the unconstrained scale: not identified by these data)")  # fmt: skip
+    return ""

@@ -1,6 +1,7 @@
 """Aftershock forecasts: expected numbers of *true* events and posterior-predictive counts.
 
-METHODS.md §3.4. For parameters θ = (k, c, p, b, σ) the number of true events with magnitude
+Omi et al. 2015, BSSA 105:2765. For parameters θ = (k, c, p, b, σ) the number of true events with
+magnitude
 M ≥ M_th in the window [T1, T2] (days since the main shock) is Poisson with mean
 
     Λ(θ) = ∫_{T1}^{T2} k (t + c)^(−p) dt · e^{−β(M_th − Mref)},   β = b ln 10,
@@ -140,7 +141,8 @@ def expected_count(
 ) -> jax.Array:
     """Expected number of *true* events with M ≥ ``magnitude_threshold`` in ``[start, end]``.
 
-    ``Λ = omori_integral(start, end, k, c, p) · e^{−β(M_th − Mref)}`` (METHODS.md §3.4), exact
+    ``Λ = omori_integral(start, end, k, c, p) · e^{−β(M_th − Mref)}`` (Omi et al. 2015, BSSA
+    105:2765), exact
     and smooth through p = 1. Pure; broadcasts, so batched ``(S,)`` params give ``(S,)``.
 
     Args:
@@ -397,7 +399,7 @@ def completeness_magnitude(mu: jax.Array, sigma: jax.Array, probability: float =
     """Magnitude detected with the given probability, ``M_c = μ + σ Φ⁻¹(probability)``.
 
     With the detection function q(M) = Φ((M − μ)/σ) the default 0.98 gives ``μ + 2.054 σ``
-    (the "μ + 2σ" completeness of METHODS.md §3.4).
+    (the "μ + 2σ" completeness of Omi et al. 2015).
 
     Args:
         mu: 50 %-detection magnitude(s) μ(t), any shape.

@@ -1,6 +1,7 @@
 """Gaussian-process detection magnitude μ(t): exact and composite-likelihood fits.
 
-Model (METHODS.md §3.1, §3.3). Recorded events follow ``k (t+c)^(−p) β e^{−β(M−Mref)}
+Model (Ogata & Katsura 1993, GJI 113:727; Omi et al. 2013, BSSA 103:1116; Morikawa et al. 2021, GJI
+226:1018). Recorded events follow ``k (t+c)^(−p) β e^{−β(M−Mref)}
 Φ((M − μ(t))/σ)`` with μ piecewise constant between events (AftFore convention, see
 `log_likelihood_piecewise`) and
 
@@ -85,6 +86,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import PartitionSpec
 
+from sjax._threads import single_blas_thread
 from sjax.aftershock.catalog import Catalog
 from sjax.aftershock.fit import (
     check_magnitude_cutoff,
@@ -633,7 +635,7 @@ def mu_band(
     Draws ``z ~ N(ẑ, covariance)`` (``n_draws``), for each the GP posterior of μ at ``times``
     (`mu_posterior`) and one μ from it; returns the median and the central ``level`` band of
     the draws. Without the parameter draws the band would ignore the strong correlation of μ
-    with σ, b and c (METHODS.md §3.5).
+    with σ, b and c (Morikawa et al. 2021, GJI 226:1018).
 
     Args:
         key: `jax.random` key; z: ``(9,)`` estimate; covariance: ``(9, 9)`` its covariance.
@@ -675,6 +677,7 @@ class GPMuPath(NamedTuple):
         return jnp.interp(log_time(jnp.asarray(t), self.time_offset), self.log_times, self.values)
 
 
+@single_blas_thread
 def draw_gp_mu(
     key: jax.Array, z: jax.Array, config: GPConfig, end: float, n_grid: int = 256
 ) -> GPMuPath:
@@ -763,6 +766,7 @@ class GPFitResult(NamedTuple):
             self.unconstrained, self.data, self.config, times, neighbours=neighbours
         )
 
+    @single_blas_thread
     def mu_band(
         self,
         times,
@@ -933,7 +937,7 @@ def _godambe_variability(key, z, catalog, n_bootstrap, size, progress, **static)
     if progress:
         from tqdm.auto import tqdm
 
-        iterator = tqdm(keys, desc="Godambe bootstrap", leave=False)
+        iterator = tqdm(keys, desc="Godambe bootstrap", unit="catalogue", leave=False)
     for k in iterator:
         k_mu, k_cat = jax.random.split(k)
         try:
@@ -960,6 +964,7 @@ def _godambe_variability(key, z, catalog, n_bootstrap, size, progress, **static)
     return np.cov(scores, rowvar=False), len(catalogs)
 
 
+@single_blas_thread
 def fit_gp(
     catalog: Catalog,
     *,

@@ -1,6 +1,7 @@
 """Log-likelihood of recorded aftershocks: Omori–Utsu × Gutenberg–Richter × detection.
 
-Rate of recorded events (METHODS.md §3.1), t in days since the main shock, M in magnitude units:
+Rate of recorded events (Ogata & Katsura 1993, GJI 113:727; Omi et al. 2013, BSSA 103:1116), t in
+days since the main shock, M in magnitude units:
 
     λ_obs(t, M) = k (t + c)^(−p) · β e^{−β(M − Mref)} · Φ((M − μ(t))/σ),   β = b ln 10.
 

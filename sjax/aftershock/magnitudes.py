@@ -5,7 +5,7 @@ Magnitudes are in magnitude units; ``b`` is the Gutenberg–Richter b-value and
 width of the detection function q(M) = Φ((M − μ)/σ) (Ogata & Katsura; Omi et al.). All
 functions are pure, broadcast over their arguments and work under ``jit``/``vmap``/``grad``.
 
-The magnitude integral (METHODS.md §3.1, AftFore ``Int_GRDR``) follows by parts:
+The magnitude integral (Omi et al. 2013, AftFore ``Int_GRDR``) follows by parts:
 
     ∫_{Mc}^{∞} β e^{−β(M−Mref)} Φ((M−μ)/σ) dM
         = e^{−β(Mc−Mref)} Φ((Mc−μ)/σ) + e^{β(Mref−μ) + β²σ²/2} Φ((μ − βσ² − Mc)/σ),
@@ -95,7 +95,8 @@ def log_detected_magnitude_integral(
 ) -> jax.Array:
     """``ln ∫_{Mc}^{∞} β e^{−β(M − Mref)} Φ((M − μ)/σ) dM`` in closed form.
 
-    With ``magnitude_cutoff=None`` (Mc = −∞) this is ``β(Mref − μ) + β²σ²/2`` (METHODS.md §3.1);
+    With ``magnitude_cutoff=None`` (Mc = −∞) this is ``β(Mref − μ) + β²σ²/2`` (Ogata & Katsura
+    1993, GJI 113:727; Omi et al. 2013, BSSA 103:1116);
     otherwise the truncated form in the module docstring, evaluated as a ``logaddexp`` of two
     ``log_ndtr`` terms (no overflow, no cancellation).
 

@@ -19,6 +19,7 @@ import numpyro
 import numpyro.distributions as dist
 from numpyro.infer import MCMC, NUTS, init_to_value
 
+from sjax._threads import single_blas_thread
 from sjax.aftershock.catalog import Catalog
 from sjax.aftershock.gp import (
     _PRIOR_MEAN,
@@ -91,6 +92,7 @@ class GPPosterior(NamedTuple):
     seconds: float
 
 
+@single_blas_thread
 def sample_gp_nuts(
     key: jax.Array,
     catalog: Catalog,

@@ -7,12 +7,13 @@ days since the main shock, magnitudes in magnitude units.
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from sjax.aftershock.catalog import Catalog
 from sjax.aftershock.forecast import Forecast, expected_count
-from sjax.aftershock.likelihood import AftershockParams
+from sjax.aftershock.likelihood import AftershockParams, expected_detected_count
 
 __all__ = ["plot_detection_magnitude", "plot_forecast", "plot_rate"]
 
@@ -90,19 +91,24 @@ def plot_forecast(
     observed=None,
     ax=None,
     *,
+    partial=None,
     title: str | None = None,
-    figsize=(7.0, 4.0),
+    figsize=(9.0, 4.0),
 ):
     """Forecast counts with predictive intervals per (window, threshold), vs observed counts.
 
     One x position per (window, threshold) cell: the expected count (circle), the median
     (bar) and the ``forecast.level`` predictive interval (vertical line); observed counts as
-    red crosses. The count axis is logarithmic (symlog, so zero counts show).
+    red crosses, hollow red squares where the catalogue covers the window only in part (the
+    count is then a lower bound, and the tick label says "partial"). The count axis is
+    logarithmic (symlog, so zero counts show) with head room above the largest value.
 
     Args:
         forecast: a `Forecast` with ``(W, H)`` arrays.
-        observed: optional ``(W, H)`` counts (e.g. `observed_counts`).
-        ax: optional Axes; title: optional title; figsize: size of a new figure.
+        observed: optional ``(W, H)`` counts (e.g. `observed_counts`; NaN: not observed).
+        ax: optional Axes.
+        partial: optional ``(W,)`` booleans, True where the catalogue ends inside the window.
+        title: optional title; figsize: size of a new figure.
 
     Returns:
         The `matplotlib.figure.Figure`.
@@ -119,23 +125,38 @@ def plot_forecast(
                label="median")  # fmt: skip
     ax.scatter(x, expected.ravel(), marker="o", color="C0", facecolor="white", zorder=3,
                label="expected")  # fmt: skip
+    partial = np.zeros(shape[0], bool) if partial is None else np.asarray(partial, bool)
+    if partial.shape != shape[:1]:
+        raise ValueError(f"partial must have shape {shape[:1]} (windows), got {partial.shape}")
+    cell_partial = np.repeat(partial, shape[1])
+    top = np.nanmax(upper)
     if observed is not None:
         observed = np.asarray(observed, float)
         if observed.shape != shape:
             raise ValueError(f"observed must have shape {shape} (windows, thresholds), got "
                              f"{observed.shape}")  # fmt: skip
-        ax.scatter(x, observed.ravel(), marker="x", color="C3", s=50, zorder=4, label="observed")
+        values = observed.ravel()
+        full = ~cell_partial
+        ax.scatter(x[full], values[full], marker="x", color="C3", s=50, zorder=4,
+                   label="observed")  # fmt: skip
+        if np.any(cell_partial):
+            ax.scatter(x[cell_partial], values[cell_partial], marker="s", facecolor="none",
+                       edgecolor="C3", s=45, zorder=4,
+                       label="observed so far (catalogue ends inside the window)")  # fmt: skip
+        if np.any(np.isfinite(values)):
+            top = max(top, np.nanmax(values))
     windows = np.asarray(forecast.windows)
     thresholds = np.asarray(forecast.thresholds)
-    labels = [f"[{s:g}, {e:g}] d\nM≥{m:g}" for s, e in windows for m in thresholds]
+    labels = [f"[{s:g}, {e:g}] d\nM≥{m:g}" + ("\n(partial)" if part else "")
+              for (s, e), part in zip(windows, partial) for m in thresholds]  # fmt: skip
     ax.set_xticks(x, labels, fontsize="small")
     ax.set_yscale("symlog", linthresh=1.0)
-    ax.set_ylim(bottom=0)
+    ax.set_ylim(bottom=0, top=2.0 * top + 2.0)  # head room: no marker on the top edge
     ax.set_xlabel("window (days since main shock) and magnitude threshold")
     ax.set_ylabel("number of events")
     if title:
         ax.set_title(title)
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))  # off the data
     return fig
 
 
@@ -144,27 +165,37 @@ def plot_rate(
     params_draws: AftershockParams | None = None,
     ax=None,
     *,
+    mu=None,
     magnitude_threshold: float | None = None,
     reference_magnitude: float | None = None,
+    magnitude_bin: float = 0.0,
     n_grid: int = 200,
     level: float = 0.95,
     title: str | None = None,
     figsize=(7.0, 4.0),
 ):
-    """Cumulative number of recorded events vs time, optionally with the model's true count.
+    """Cumulative number of recorded events vs time, against the model's expected count.
 
-    With ``params_draws`` (and ``magnitude_threshold`` and ``reference_magnitude``), the
-    model's expected cumulative number of *true* events with M ≥ ``magnitude_threshold`` from
-    ``catalog.start`` is drawn (median over draws and a ``level`` band of the expectation);
-    the data curve then counts only events with M ≥ ``magnitude_threshold``. Choose it above
-    the completeness magnitude for a like-for-like comparison.
+    With ``params_draws``, ``magnitude_threshold`` and ``reference_magnitude`` the model's
+    cumulative count from ``catalog.start`` is drawn (median over draws and a ``level`` band of
+    the expectation) and the data curve counts only events with M ≥ ``magnitude_threshold``.
+    With ``mu`` (the fitted μ(t)) the model curve is the expected number of *recorded* events,
+    ``∫ k (t+c)^(−p) G(μ(t)) dt``, which is what the data curve measures; the expected number
+    of *true* events (every event detected) is drawn as a second, dashed line. Without ``mu``
+    only the true-event curve can be drawn, and it lies above the data wherever detection is
+    incomplete (the first hours).
 
     Args:
         catalog: `Catalog` of recorded events.
         params_draws: optional `AftershockParams`, scalar or ``(S,)`` fields.
         ax: optional Axes.
-        magnitude_threshold: M_th for data and model (default: all recorded events, no model).
+        mu: optional vectorised callable ``(m,)`` times in days → μ(t) (magnitude units), e.g.
+            ``FitResult.mu`` or an interpolant of a state-space/GP μ(t).
+        magnitude_threshold: M_th (true magnitude) for data and model (default: all recorded
+            events, no model).
         reference_magnitude: Mref of the fit (needed with ``params_draws``).
+        magnitude_bin: rounding of the catalogue's magnitudes: the data curve counts reported
+            magnitudes ≥ M_th + bin/2 (the model's true M_th; see ``sjax aftershock``).
         n_grid: number of log-spaced time points of the model curve.
         level: probability of the band over draws.
         title, figsize: as above.
@@ -174,27 +205,41 @@ def plot_rate(
     """
     times, mags = np.asarray(catalog.times), np.asarray(catalog.magnitudes)
     if magnitude_threshold is not None:
-        keep = mags >= magnitude_threshold
-        times = times[keep]
+        reported = magnitude_threshold + 0.5 * magnitude_bin
+        times = times[mags >= reported - 1e-9]
     fig, ax = _axes(ax, figsize)
-    what = "recorded" if magnitude_threshold is None else f"recorded, M ≥ {magnitude_threshold:g}"
+    what = "recorded" if magnitude_threshold is None else (
+        f"recorded, M ≥ {magnitude_threshold + 0.5 * magnitude_bin:g}")  # fmt: skip
     ax.step(times, np.arange(1, times.size + 1), where="post", color="0.2", label=what)
     if params_draws is not None:
         if magnitude_threshold is None or reference_magnitude is None:
             raise ValueError("params_draws needs magnitude_threshold and reference_magnitude")
         start, end = float(catalog.start), float(catalog.end)
-        first = max(start, 1e-3 * (end - start)) if start == 0 else start
-        grid = np.geomspace(first, end, n_grid) if first > 0 else np.linspace(start, end, n_grid)
+        first = times[0] if times.size and times[0] > start else start + 1e-3 * (end - start)
+        grid = np.geomspace(max(first, 1e-6), end, n_grid)
         params = AftershockParams(*(jnp.atleast_1d(jnp.asarray(x)) for x in params_draws))
-        counts = np.asarray(expected_count(
+        alpha = 0.5 * (1.0 - level)
+        true_counts = np.asarray(expected_count(
             params, start, jnp.asarray(grid)[:, None], magnitude_threshold,
             reference_magnitude=reference_magnitude,
         ))  # fmt: skip
-        alpha = 0.5 * (1.0 - level)
-        ax.fill_between(grid, np.quantile(counts, alpha, axis=1),
-                        np.quantile(counts, 1.0 - alpha, axis=1), color="C0", alpha=0.25, lw=0,
-                        label=f"model, {100 * level:g} % band")  # fmt: skip
-        ax.plot(grid, np.median(counts, axis=1), color="C0", lw=2, label="model (true events)")
+        if mu is None:
+            ax.fill_between(grid, np.quantile(true_counts, alpha, axis=1),
+                            np.quantile(true_counts, 1.0 - alpha, axis=1), color="C0",
+                            alpha=0.25, lw=0, label=f"model, {100 * level:g} % band")  # fmt: skip
+            ax.plot(grid, np.median(true_counts, axis=1), color="C0", lw=2,
+                    label="model, true events (detection not modelled)")  # fmt: skip
+        else:
+            recorded = np.asarray(_expected_recorded(params, mu, start, grid, magnitude_threshold,
+                                                     reference_magnitude))  # fmt: skip
+            ax.fill_between(grid, np.quantile(recorded, alpha, axis=1),
+                            np.quantile(recorded, 1.0 - alpha, axis=1), color="C0", alpha=0.25,
+                            lw=0,
+                            label=f"model, recorded events, {100 * level:g} % band")  # fmt: skip
+            ax.plot(grid, np.median(recorded, axis=1), color="C0", lw=2,
+                    label="model, recorded events (with detection)")  # fmt: skip
+            ax.plot(grid, np.median(true_counts, axis=1), color="C1", lw=1.5, ls="--",
+                    label="model, true events (all detected)")  # fmt: skip
     ax.set_xscale("log")
     ax.set_xlabel("time since main shock (days)")
     ax.set_ylabel("cumulative number of events")
@@ -202,3 +247,16 @@ def plot_rate(
         ax.set_title(title)
     ax.legend(loc="upper left", fontsize="small")
     return fig
+
+
+def _expected_recorded(params, mu, start, grid, threshold, reference_magnitude):
+    """``(n_grid, S)`` expected recorded counts with M ≥ ``threshold`` on ``[start, grid_j]``
+    for each of the ``S`` parameter draws."""
+
+    def one(draw, end):
+        return expected_detected_count(draw, start, end, mu,
+                                       reference_magnitude=reference_magnitude,
+                                       magnitude_cutoff=threshold)  # fmt: skip
+
+    over_draws = jax.vmap(one, in_axes=(0, None))
+    return jax.jit(jax.vmap(over_draws, in_axes=(None, 0)))(params, jnp.asarray(grid))

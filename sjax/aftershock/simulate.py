@@ -1,6 +1,7 @@
 """Synthetic *recorded* aftershock catalogues from the model, by thinning.
 
-The true process (METHODS.md §3.1) is a marked Poisson process with intensity
+The true process (Ogata & Katsura 1993, GJI 113:727; Omi et al. 2013, BSSA 103:1116) is a marked
+Poisson process with intensity
 ``k (t + c)^(−p) · β e^{−β(M − Mref)}`` (t in days since the main shock, ``k`` in events/day with
 M ≥ Mref). `simulate_catalog` draws it **exactly** above a magnitude floor and keeps each event
 with probability ``q(M | t) = Φ((M − μ(t))/σ)``:

@@ -1,6 +1,7 @@
 """Omi et al. (AftFore) state-space baseline for the detection magnitude μ ("GRDR-SSM").
 
-METHODS.md §3.2. μ is indexed by **event number** (events sorted by time): ``μ = (μ_1, …, μ_n)``
+Omi et al. 2013, BSSA 103:1116; 2015, BSSA 105:2765. μ is indexed by **event number** (events
+sorted by time): ``μ = (μ_1, …, μ_n)``
 with the smoothness prior of second differences
 
     ln p(μ | V) = −(n−2)/2 · ln(2πV) − μᵀWμ/(2V),   W = D₂ᵀD₂ (pentadiagonal; diagonal
@@ -75,6 +76,7 @@ from sjax.aftershock.likelihood import (
     log_likelihood_piecewise,
 )
 from sjax.aftershock.magnitudes import beta_from_b, log_detected_magnitude_integral
+from sjax.aftershock.priors import omi_log_prior
 
 __all__ = [
     "STATE_SPACE_NAMES",
@@ -638,19 +640,6 @@ def _fit_hyper(magnitudes, log_v_grid, *, magnitude_cutoff, max_iter, max_steps,
     return x, approx, float(jnp.max(jnp.abs(grad))), steps
 
 
-#: Omi et al. "generic" (Japan) priors of AftFore, as (mean, sd) of normals on
-#: b (β = b ln 10), p, ln c and ln σ (METHODS.md §3.2).
-OMI_GENERIC_PRIOR = {"b": (0.85, 0.15), "p": (1.05, 0.13), "log_c": (-4.02, 1.42),
-                     "log_sigma": (math.log(0.2), 1.0)}  # fmt: skip
-
-
-def omi_log_prior(z: jax.Array) -> jax.Array:
-    """Log-density (up to a constant) of `OMI_GENERIC_PRIOR` at the unconstrained vector
-    ``z`` (`STATE_SPACE_NAMES` order); flat in ``log_k`` and ``mu_shift``."""
-    values = {"b": jnp.exp(z[3]), "p": z[2], "log_c": z[1], "log_sigma": z[4]}
-    return sum(-0.5 * ((values[name] - m) / s) ** 2 for name, (m, s) in OMI_GENERIC_PRIOR.items())
-
-
 def _joint_nll(z, catalog, mu_smooth, reference_magnitude, magnitude_cutoff):
     params, shift = from_unconstrained(z, "constant")
     return -log_likelihood_piecewise(params, catalog, mu_smooth + shift.mu,
@@ -726,8 +715,9 @@ def fit_state_space(
         magnitude_cutoff: catalogue cut Mc (every magnitude must be ≥ Mc), or None.
         key: `jax.random` key for the μ band samples (default ``jax.random.key(0)``).
         n_band_samples: Laplace-posterior samples of μ for the 95 % band.
-        prior: include AftFore's generic priors (`OMI_GENERIC_PRIOR`) in the joint fit, which
-            then is a MAP estimate with Laplace (inverse-Hessian) covariance, as in AftFore.
+        prior: include AftFore's generic priors (`sjax.aftershock.priors.OMI_GENERIC_PRIOR`)
+            in the joint fit, which then is a MAP estimate with Laplace (inverse-Hessian)
+            covariance, as in AftFore.
             Without them, fits to the first hours can run to σ → 0 or p ≫ 1.
         log_variance_grid: ``ln V`` values searched (with b = 1, σ = 0.2) for the start of
             the hyperparameter optimisation.

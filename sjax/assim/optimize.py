@@ -517,7 +517,7 @@ def minimize(
     converged = grad_norm == 0.0
     reason = "gradient is zero at z0" if converged else ""
     iteration = 0
-    with tqdm.tqdm(total=max_iterations, disable=not progress, desc="minimize") as bar:
+    with tqdm.tqdm(total=max_iterations, disable=not progress, desc="minimize", unit="iteration") as bar:
         while not reason:
             if iteration == max_iterations:
                 reason = f"max_iterations ({max_iterations}) reached"

@@ -1,6 +1,7 @@
 """Detectors (Flax NNX), their synthetic training data, training, and the ObsPy bridge.
 
-See ``shared/METHODS.md`` §§4–7 for the science. The package provides
+The science: Ross et al. (2018, BSSA 108:2894), Kaneko et al. (2021, LNCS 12705:31), Yano et al.
+(2021, JGR 126:e2020JB020269) and Nakano et al. (2019, SRL 90(2A)). The package provides
 
 - **GPD phase detector** (`GPD`, `predict_proba`; classes `CLASSES` = P, S, noise; input
   ``(batch, 400, 3)`` at 100 Hz, components N, E, Z last) with shipped weights

@@ -1,4 +1,5 @@
-"""Continuous GPD annotation of ObsPy streams, picks and QuakeML export (METHODS.md §5).
+"""Continuous GPD annotation of ObsPy streams, picks and QuakeML export (Ross et al. 2018, BSSA
+108:2894).
 
 Pipeline (the original ``gpd_predict.py`` rule):
 
@@ -263,7 +264,7 @@ def pick(
     stations may be mixed), `obspy.signal.trigger.trigger_onset` opens a segment where the
     probability exceeds ``threshold_on`` and closes it where it falls below ``threshold_off``; the
     pick is the time of the maximum inside the segment. Defaults are the original GPD's on 0.95 /
-    off 0.1 (METHODS.md §5; SeisBench uses 0.7 / 0.35).
+    off 0.1 (Ross et al. 2018; SeisBench uses 0.7 / 0.35).
 
     Args:
         prob_stream: output of `annotate`.

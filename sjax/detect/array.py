@@ -1,6 +1,7 @@
 """Array earthquake detection with graph-partitioned station groups (Yano et al. 2021 JGR 126).
 
-METHODS.md §6. The stations of a dense local array are split into balanced groups of
+Yano et al. (2021, JGR 126:e2020JB020269). The stations of a dense local array are split into
+balanced groups of
 neighbours by spectral partitioning of their distance graph; a small CNN shared by all groups
 turns each group's waveforms into an earthquake log-odds, and the group evidence is averaged.
 An earthquake moves out coherently across every group, while station-local noise (spikes,

@@ -1,7 +1,7 @@
 """GPD — Generalized Seismic Phase Detection (Ross, Meier, Hauksson & Heaton 2018, BSSA 108(5A)).
 
 A Flax NNX re-implementation of the published Keras model (``model_pol.json`` of
-github interseismic/generalized-phase-detection; METHODS.md §5):
+github interseismic/generalized-phase-detection; Ross et al. 2018, BSSA 108:2894):
 
 =========  ==========================================================  ===============
 stage      layers                                                      output shape

@@ -1,6 +1,6 @@
 """Grad-CAM heat maps for `TremorResNet` and their quantitative localisation scores.
 
-Grad-CAM (Selvaraju et al. 2017; METHODS.md §4): for a conv activation ``A`` of shape
+Grad-CAM (Selvaraju et al. 2017, ICCV): for a conv activation ``A`` of shape
 ``(h, w, K)`` and a target logit ``y_c``,
 
     α_k = (1 / hw) Σ_ij ∂y_c / ∂A^k_ij,        L = ReLU(Σ_k α_k A^k),

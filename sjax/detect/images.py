@@ -1,4 +1,5 @@
-"""Synthetic paper drum-record pages with tremor, and helicorder rendering (METHODS.md §4).
+"""Synthetic paper drum-record pages with tremor, and helicorder rendering (Kaneko et al. 2021,
+LNCS 12705:31).
 
 Kaneko et al. (2021) look for deep low-frequency tremor on 50-year-old paper drum records: the
 tremor is small, much faster than the drum resolves, emergent, lasts minutes, often continues on

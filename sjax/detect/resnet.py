@@ -1,4 +1,4 @@
-"""ResNet-18-style tremor detector for drum-record image crops (Kaneko et al. 2021; METHODS.md §4).
+"""ResNet-18-style tremor detector for drum-record image crops (Kaneko et al. 2021, LNCS 12705:31).
 
 A Flax NNX ResNet-18 (He et al. 2016, BasicBlock) with a one-channel input and a two-class head
 ``[no-tremor, tremor]``. Inputs are grey-scale crops ``(batch, H, W)`` or ``(batch, H, W, 1)``,
@@ -27,7 +27,7 @@ centred on their receptive fields, which matters for Grad-CAM), BN uses PyTorch'
 layout with a quarter of the channels, so ~1/16 of the parameters (700 786 trainable with the
 ``"imagenet"`` stem) and of the multiply-adds — a CPU-trainable model for binary tremor
 detection on synthetic images, where the full width has no documented benefit (the paper's depth
-and width are not known; METHODS.md §4). ``widths=(64, 128, 256, 512)`` is the standard
+and width are not known; Kaneko et al. 2021). ``widths=(64, 128, 256, 512)`` is the standard
 ResNet-18: 11 171 266 trainable parameters for one input channel and two classes (torchvision's
 11 689 512 for 3 channels and 1000 classes, minus 7·7·2·64 = 6 272 stem weights, minus the
 512·1000 + 1000 head, plus the 512·2 + 2 head).

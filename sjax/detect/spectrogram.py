@@ -1,6 +1,6 @@
 """Differentiable running spectra and a spectrogram CNN for earthquake / tremor / noise.
 
-After Nakano et al. (2019, SRL 90(2A); METHODS.md §7): the running spectrum of each of the three
+After Nakano et al. (2019, SRL 90(2A)): the running spectrum of each of the three
 components is an image channel; a small VGG-style CNN classifies the stacked image into
 `EVENT_CLASSES` = ``("earthquake", "tremor", "noise")``. Earthquakes are impulsive and broadband,
 tremor is emergent, long and confined to roughly 2–8 Hz, and the band near 7–9 Hz separates

@@ -7,7 +7,7 @@ from sjax.wave.grid import Grid, check_time_step, stable_time_step
 from sjax.wave.materials import PSVMaterial, SHMaterial, psv_material, sh_material
 from sjax.wave.psv import PSVModel, PSVState, psv_elastic_force, psv_init, psv_step
 from sjax.wave.sh import SHModel, SHState, sh_elastic_force, sh_init, sh_step
-from sjax.wave.simulate import COMPONENTS, SimulationResult, build_model, simulate
+from sjax.wave.simulate import COMPONENTS, SamplingWarning, SimulationResult, build_model, simulate
 from sjax.wave.sources import (
     GaussianDerivative,
     MomentTensorSource,
@@ -20,7 +20,8 @@ from sjax.wave.sources import (
 __all__ = [
     "COMPONENTS", "GaussianDerivative", "Grid", "MomentTensorSource", "PMLCoefficients",
     "PSVMaterial", "PSVModel", "PSVState", "PointForce", "Receivers", "Ricker", "SHMaterial",
-    "SHModel", "SHState", "SimulationResult", "build_model", "check_time_step", "explosion",
+    "SHModel", "SHState", "SamplingWarning", "SimulationResult", "build_model", "check_time_step",
+    "explosion",
     "pml_coefficients", "psv_adjoint_step", "psv_elastic_force", "psv_init", "psv_material", "psv_step",
     "sh_adjoint_step", "sh_elastic_force", "sh_init", "sh_material", "sh_step", "simulate", "stable_time_step",
 ]  # fmt: skip

@@ -91,7 +91,7 @@ def fastest_velocity(medium: LayeredMedium, wave: str):
 
 
 def stable_time_step(
-    medium: LayeredMedium, grid: Grid, *, wave: str = "psv", courant: float = 0.5
+    medium: LayeredMedium, grid: Grid, *, wave: str = "sh", courant: float = 0.5
 ) -> float:
     """Largest stable leapfrog time step (s) times a factor ``courant`` ≤ 1.
 
@@ -106,7 +106,8 @@ def stable_time_step(
     Args:
         medium: a concrete `LayeredMedium` (or batch; the fastest velocity is used).
         grid: the `Grid`.
-        wave: ``"sh"`` (bound set by the S speed) or ``"psv"`` (by the P speed).
+        wave: ``"sh"`` (bound set by the S speed; the default, as in `simulate`) or ``"psv"``
+            (by the P speed).
         courant: fraction of the bound to use, in (0, 1].
     """
     if not 0 < courant <= 1:
@@ -119,7 +120,7 @@ def stable_time_step(
     return courant * _stability_bound(fastest_velocity(medium, wave), grid)
 
 
-def check_time_step(dt: float, medium: LayeredMedium, grid: Grid, wave: str = "psv") -> None:
+def check_time_step(dt: float, medium: LayeredMedium, grid: Grid, wave: str = "sh") -> None:
     """Raise ``ValueError`` if ``dt`` (s) violates the CFL bound for a concrete medium."""
     if not (np.isfinite(dt) and dt > 0):
         raise ValueError(f"dt={dt} s must be positive and finite")

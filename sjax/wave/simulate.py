@@ -17,14 +17,17 @@ from sjax.integrate import solve as integrate_solve
 from sjax.media import LayeredMedium
 from sjax.wave.adjoint import psv_adjoint_step, sh_adjoint_step
 from sjax.wave.boundaries import pml_coefficients
-from sjax.wave.grid import Grid, check_time_step, fastest_velocity, stable_time_step
+from sjax.wave.grid import (
+    FD_COEFFICIENTS, Grid, _stability_bound, check_time_step, fastest_velocity, stable_time_step,
+)  # fmt: skip
 from sjax.wave.interpolation import PointWeights, gather, point_weights, scatter_add
 from sjax.wave.materials import psv_material, sh_material
 from sjax.wave.psv import PSVModel, psv_init, psv_step
 from sjax.wave.sh import SHModel, sh_init, sh_step, surface_weights
 from sjax.wave.sources import MomentTensorSource, PointForce, Receivers
 
-__all__ = ["SimulationResult", "simulate", "build_model", "receiver_stencils", "COMPONENTS"]
+__all__ = ["SimulationResult", "SamplingWarning", "simulate", "build_model", "receiver_stencils",
+           "COMPONENTS"]
 
 COMPONENTS = {"sh": ("y",), "psv": ("x", "z")}
 # staggered offsets (row, col) of each displacement component
@@ -158,11 +161,83 @@ def _validate(medium, grid, source, receivers, wave, output, duration, snapshot_
         if not is_concrete(x, z):
             continue
         x, z = np.asarray(x), np.asarray(z)
+        if not (np.all(np.isfinite(x)) and np.all(np.isfinite(z))):
+            raise ValueError(f"{name} positions must be finite; got x={x}, z={z}")
         if np.any((x < 0) | (x > width) | (z < 0) | (z > depth)):
             raise ValueError(
                 f"{name} must lie inside the physical grid x in [0, {width}] m, "
                 f"z in [0, {depth}] m; got x={x}, z={z}"
             )
+
+
+class SamplingWarning(UserWarning):
+    """A simulation whose inputs look implausible (units or grid resolution): it runs, but the
+    result is probably not what was meant."""
+
+
+#: Fewer grid points than this per shortest wavelength (at the wavelet's upper frequency) warn.
+MIN_POINTS_PER_WAVELENGTH = 5.0
+#: Wave speeds below this (m/s) warn: km/s typed where m/s is expected.
+MIN_PLAUSIBLE_VELOCITY = 10.0
+
+
+def _warn_implausible(medium, grid, source, wave) -> None:
+    """`SamplingWarning` for wave speeds below 10 m/s and for fewer than 5 grid points per
+    shortest wavelength (concrete inputs only)."""
+    import warnings
+
+    speeds = [medium.velocity_s] if wave == "sh" else [medium.velocity_s, medium.velocity_p]
+    if not is_concrete(*speeds):
+        return
+    speeds = np.concatenate([np.ravel(np.asarray(v)) for v in speeds])
+    slowest = float(np.min(speeds[speeds > 0])) if np.any(speeds > 0) else 0.0
+    if 0 < slowest < MIN_PLAUSIBLE_VELOCITY:
+        warnings.warn(f"slowest wave speed {slowest:.6g} m/s is below "
+                      f"{MIN_PLAUSIBLE_VELOCITY:g} m/s: velocities are in m/s, not km/s",
+                      SamplingWarning, stacklevel=3)  # fmt: skip
+    upper = getattr(source.wavelet, "upper_frequency", None)
+    if upper is None or not is_concrete(upper) or slowest <= 0:
+        return
+    upper = float(np.max(np.asarray(upper)))
+    spacing = max(grid.spacing_x, grid.spacing_z)
+    points = slowest / upper / spacing
+    if points < MIN_POINTS_PER_WAVELENGTH:
+        warnings.warn(
+            f"{points:.2g} grid points per shortest wavelength ({slowest:.6g} m/s at the "
+            f"wavelet's upper frequency {upper:.4g} Hz, spacing {spacing:g} m); below "
+            f"{MIN_POINTS_PER_WAVELENGTH:g} grid dispersion dominates the waveforms: refine the "
+            "grid or lower the frequency",
+            SamplingWarning, stacklevel=3,
+        )  # fmt: skip
+
+
+def _runtime_checks(amplitudes, medium, source, receivers, grid, dt, wave):
+    """``amplitudes`` carrying run-time errors (`equinox.error_if`) for what `_validate` and
+    `check_time_step` cannot see in traced inputs (under ``jit``/``vmap``/``grad``): a ``dt``
+    above the CFL bound of the traced medium, non-finite or non-positive material values, and
+    non-finite or out-of-grid source and receiver positions. Every value reaches the traces
+    through the source wavelet, so no result comes back without the error."""
+    velocity = medium.velocity_s if wave == "sh" else medium.velocity_p
+    bound = _stability_bound(jnp.max(velocity), grid)
+    name = "velocity_s" if wave == "sh" else "velocity_p"
+    amplitudes = eqx.error_if(
+        amplitudes, dt > bound,
+        f"dt={dt:.6g} s violates CFL for the traced medium: needs dt <= 1 / ({name} max · "
+        f"{sum(abs(c) for c in FD_COEFFICIENTS):.6g} · sqrt(1/dz² + 1/dx²)); pass a smaller dt, "
+        "e.g. stable_time_step(fastest_medium, grid)",
+    )  # fmt: skip
+    materials = (medium.velocity_p, medium.velocity_s, medium.density)
+    bad_material = jnp.any(jnp.stack([jnp.any(~(m > 0) | ~jnp.isfinite(m)) for m in materials]))
+    amplitudes = eqx.error_if(amplitudes, bad_material, "velocity_p, velocity_s and density of "
+                              "the traced medium must be positive and finite")  # fmt: skip
+    depth, width = grid.extent
+    for label, x, z in (("receivers", receivers.x, receivers.z), ("source", source.x, source.z)):
+        inside = (x >= 0) & (x <= width) & (z >= 0) & (z <= depth)  # False for NaN
+        message = (f"traced {label} positions must be finite and inside x in [0, {width}] m, "
+                   f"z in [0, {depth}] m")  # fmt: skip
+        amplitudes = eqx.error_if(amplitudes, ~jnp.all(inside), message)
+    return eqx.error_if(amplitudes, ~jnp.all(jnp.isfinite(amplitudes)),
+                        "the source wavelet has non-finite samples")  # fmt: skip
 
 
 def simulate(
@@ -181,6 +256,7 @@ def simulate(
     pml_reflection: float = 1e-4,
     adjoint=CheckpointAdjoint(),
     progress: bool = False,
+    check: bool = True,
 ) -> SimulationResult:
     """Simulate 2-D SH or P-SV waves from a point source in a layered medium.
 
@@ -196,8 +272,12 @@ def simulate(
         source: a `PointForce` (SH or P-SV) or `MomentTensorSource` (P-SV).
         receivers: `Receivers` anywhere in the physical domain.
         duration: simulated time in s; ``n_time = floor(duration/dt) + 1`` samples.
-        dt: time step in s; default ``stable_time_step(medium, grid, wave=wave)``. A ``dt`` above the CFL
-            bound raises ``ValueError`` naming the bound.
+        dt: time step in s; default ``stable_time_step(medium, grid, wave=wave)``. A ``dt``
+            above the CFL bound raises ``ValueError`` naming the bound; under ``jit`` with a
+            traced medium it raises ``EquinoxRuntimeError`` at run time (as do non-finite
+            material values and positions), so no non-finite traces come back silently.
+            Implausible inputs (wave speeds below 10 m/s, under 5 grid points per shortest
+            wavelength at the wavelet's upper frequency) warn with `SamplingWarning`.
         wave: ``"sh"`` or ``"psv"``.
         output: record ``"displacement"`` (m) or ``"velocity"`` (m/s).
         snapshot_every: also return the wavefield every this many steps.
@@ -211,6 +291,11 @@ def simulate(
             stores √n_time checkpoints, recomputes each step and applies the hand-written exact
             adjoint step `sh_adjoint_step`/`psv_adjoint_step`; reverse mode only, no snapshots).
         progress: show a progress bar (host callback; works under jit).
+        check: with traced inputs (under ``jit``/``vmap``/``grad``), add the run-time checks of
+            ``dt`` against the CFL bound, of the material values and of the positions
+            (`equinox.error_if`). They are host callbacks, which JAX's persistent compilation
+            cache does not store; ``check=False`` drops them (inputs already validated).
+            Concrete inputs are always checked in Python, at no run-time cost.
 
     Returns:
         `SimulationResult` with ``traces`` of shape ``(n_receiver, n_component, n_time)``.
@@ -226,18 +311,21 @@ def simulate(
         dt = stable_time_step(medium, grid, wave=wave)
     dt = float(dt)
     check_time_step(dt, medium, grid, wave)
+    _warn_implausible(medium, grid, source, wave)
     n_time = int(math.floor(duration / dt + 1e-9)) + 1
+    traced = not is_concrete(*jax.tree.leaves((medium, source, receivers)))
     return _simulate_core(
         medium, source, receivers, grid=grid, n_time=n_time, dt=dt, wave=wave, output=output,
         snapshot_every=snapshot_every, free_surface=free_surface, pml_frequency=pml_frequency,
         pml_reflection=pml_reflection, adjoint=adjoint, progress=progress,
+        runtime_checks=bool(check) and traced,
     )  # fmt: skip
 
 
 @eqx.filter_jit
 def _simulate_core(
     medium, source, receivers, *, grid, n_time, dt, wave, output, snapshot_every, free_surface,
-    pml_frequency, pml_reflection, adjoint, progress,
+    pml_frequency, pml_reflection, adjoint, progress, runtime_checks,
 ) -> SimulationResult:  # fmt: skip
     model = build_model(
         medium, grid, source, dt=dt, wave=wave, free_surface=free_surface,
@@ -247,6 +335,8 @@ def _simulate_core(
     stencils = receiver_stencils(grid, receivers, wave, free_surface, dtype)
     times = jnp.arange(n_time, dtype=dtype) * dt
     amplitudes = source.wavelet(times).astype(dtype)
+    if runtime_checks:
+        amplitudes = _runtime_checks(amplitudes, medium, source, receivers, grid, dt, wave)
     if isinstance(adjoint, SymplecticAdjoint):
         traces = _traces_symplectic(model, stencils, amplitudes, wave, output, adjoint)
         return SimulationResult(traces, times, None, None)
@@ -283,7 +373,8 @@ def _simulate_core(
         index, block_amplitudes = inputs
         state, traces = run_block(model, state, block_amplitudes)
         if progress:
-            jax.debug.callback(functools.partial(_report_progress, total=n_block, wave=wave), index)
+            jax.debug.callback(functools.partial(_report_progress, n_block=n_block, block=block,
+                                                 n_time=n_time, wave=wave), index)  # fmt: skip
         snap = None
         if snapshot_every:
             snap = jnp.stack([grid.physical(f) for f in fields(state, use_velocity)])
@@ -334,8 +425,9 @@ def _traces_symplectic(model, stencils, amplitudes, wave, output, adjoint) -> ja
 _progress_bar = None
 
 
-def _report_progress(index, *, total: int, wave: str) -> None:
-    """Host callback from the time loop: a tqdm bar opened at block 0, closed at the last."""
+def _report_progress(index, *, n_block: int, block: int, n_time: int, wave: str) -> None:
+    """Host callback from the time loop after each block of ``block`` time steps: a tqdm bar
+    counting time steps, opened at block 0, closed at the last."""
     global _progress_bar
     from tqdm.auto import tqdm
 
@@ -343,10 +435,11 @@ def _report_progress(index, *, total: int, wave: str) -> None:
     if _progress_bar is None or done == 1:
         if _progress_bar is not None:
             _progress_bar.close()
-        _progress_bar = tqdm(total=total, desc=f"{wave.upper()} simulation", unit="block",
-                             leave=False)  # fmt: skip
-    _progress_bar.n = done
+        name = "SH" if wave == "sh" else "P-SV"
+        _progress_bar = tqdm(total=n_time, desc=f"{name} simulation", unit="step",
+                             unit_scale=False, leave=False)  # fmt: skip
+    _progress_bar.n = min(done * block, n_time)
     _progress_bar.refresh()
-    if done == total:
+    if done == n_block:
         _progress_bar.close()
         _progress_bar = None

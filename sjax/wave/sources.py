@@ -19,6 +19,19 @@ __all__ = [
 ]
 
 
+def _require_finite(owner: str, **fields) -> None:
+    """ValueError naming the first field of ``owner`` with a NaN or infinite value (concrete
+    arrays only; traced values are checked inside `simulate` at run time)."""
+    for name, value in fields.items():
+        if is_concrete(value) and not np.all(np.isfinite(np.asarray(value))):
+            raise ValueError(f"{owner} {name}={np.asarray(value)} must be finite (no NaN or inf)")
+
+
+def _check_frequency(owner: str, frequency) -> None:
+    if is_concrete(frequency) and not np.all(np.asarray(frequency) > 0):
+        raise ValueError(f"{owner} frequency={np.asarray(frequency)} Hz must be positive")
+
+
 class Ricker(eqx.Module):
     """Ricker wavelet (second derivative of a Gaussian, negated) of peak frequency ``frequency``.
 
@@ -39,14 +52,19 @@ class Ricker(eqx.Module):
         self.frequency = as_float(frequency)
         self.origin_time = as_float(origin_time)
         self.amplitude = as_float(amplitude)
-        if is_concrete(self.frequency) and np.any(
-            ~(np.asarray(self.frequency) > 0)
-        ):
-            raise ValueError(f"frequency={self.frequency} Hz must be positive")
+        _check_frequency("Ricker", self.frequency)
+        _require_finite("Ricker", frequency=self.frequency, origin_time=self.origin_time,
+                        amplitude=self.amplitude)  # fmt: skip
 
     @property
     def lag(self):
         return 1.5 / self.frequency
+
+    @property
+    def upper_frequency(self):
+        """Frequency (Hz) above which the amplitude spectrum stays below about 3 % of its peak,
+        ``2.5 f``: the frequency a grid must resolve."""
+        return 2.5 * self.frequency
 
     def __call__(self, t: jax.Array) -> jax.Array:
         """Wavelet samples at times ``t`` (s), same shape as ``t``."""
@@ -79,6 +97,15 @@ class GaussianDerivative(eqx.Module):
         self.origin_time = as_float(origin_time)
         self.amplitude = as_float(amplitude)
         self.order = order
+        _check_frequency("GaussianDerivative", self.frequency)
+        _require_finite("GaussianDerivative", frequency=self.frequency,
+                        origin_time=self.origin_time, amplitude=self.amplitude)  # fmt: skip
+
+    @property
+    def upper_frequency(self):
+        """Frequency (Hz) above which the amplitude spectrum stays below about 3 % of its peak
+        (``2.5 f`` bounds both orders): the frequency a grid must resolve."""
+        return 2.5 * self.frequency
 
     def __call__(self, t: jax.Array) -> jax.Array:
         """Wavelet samples at times ``t`` (s)."""
@@ -111,6 +138,7 @@ class PointForce(eqx.Module):
         self.x, self.z = as_float(x), as_float(z)
         self.wavelet = wavelet
         self.direction = as_float(direction)
+        _require_finite("PointForce", x=self.x, z=self.z, direction=self.direction)
 
 
 class MomentTensorSource(eqx.Module):
@@ -132,6 +160,7 @@ class MomentTensorSource(eqx.Module):
         self.x, self.z = as_float(x), as_float(z)
         self.wavelet = wavelet
         self.moment = as_float(moment)
+        _require_finite("MomentTensorSource", x=self.x, z=self.z, moment=self.moment)
 
 
 def explosion(x, z, wavelet) -> MomentTensorSource:
@@ -155,6 +184,7 @@ class Receivers(eqx.Module):
         self.z = jnp.zeros_like(self.x) if z is None else jnp.atleast_1d(as_float(z))
         if self.x.shape != self.z.shape:
             raise ValueError(f"receiver x {self.x.shape} and z {self.z.shape} shapes differ")
+        _require_finite("Receivers", x=self.x, z=self.z)
 
     @property
     def n_receiver(self) -> int:

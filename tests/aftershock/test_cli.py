@@ -163,7 +163,10 @@ def test_aftfore_style_tab_file_with_magnitude_bins(tmp_path, capsys):
                                      for m in (3.0, 3.5)]  # fmt: skip
     table = printed.split("std. error")[0].splitlines()[-1] + "std. error"
     rows = [line for line in printed.splitlines() if line.split()[:1] in (["k"], ["sigma"])]
-    assert all(len(line) == len(table) for line in rows), (table, rows)
+    # values right-aligned under their headers, then two spaces and the unit
+    assert all(line[len(table) - 1] != " " and line[len(table):len(table) + 2] == "  "
+               for line in rows), (table, rows)  # fmt: skip
+    assert "M >= 7.1" in rows[0] and rows[1].endswith("mag")
 
 
 def test_data_errors_are_not_usage_errors(tmp_path, capsys):

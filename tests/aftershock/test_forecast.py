@@ -18,6 +18,7 @@ from sjax.aftershock import (
     AftershockParams,
     Catalog,
     ConstantMu,
+    LogLinearMu,
     fit,
     log_likelihood,
     log_likelihood_piecewise,
@@ -345,3 +346,48 @@ def test_forecast_plot_labels_keep_every_threshold_digit():
     plt.close(figure)
     assert any("M≥1.95" in label for label in labels), labels
     assert any("M≥2.05" in label for label in labels), labels
+
+
+def test_rate_plot_compares_expected_recorded_counts_with_the_recorded_curve():
+    """Issue 18 item 8: with μ(t) the model line is the expected *recorded* count (it ends
+    within 3 Poisson sd of the recorded total and starts near 0), and the true-event count
+    (above it while detection is incomplete) is a second, labelled line."""
+    import matplotlib.pyplot as plt
+
+    from sjax.aftershock.plots import plot_rate
+
+    truth = AftershockParams(*(jnp.float64(v) for v in (0.01, 0.01, 1.1, 1.0, 0.25)))
+    mu = LogLinearMu(jnp.float64(4.0), jnp.float64(0.4), jnp.float64(0.02))
+    cat = simulate_catalog(jax.random.key(3), truth, mu, start=0.0, end=2.0,
+                           reference_magnitude=MREF)  # fmt: skip
+    threshold = 2.0
+    n = int(np.sum(np.asarray(cat.magnitudes) >= threshold))
+    draws = AftershockParams(*(jnp.stack([v, v]) for v in truth))
+    figure = plot_rate(cat, draws, mu=mu, magnitude_threshold=threshold,
+                       reference_magnitude=MREF)  # fmt: skip
+    lines = {line.get_label(): line.get_ydata() for line in figure.axes[0].get_lines()}
+    plt.close(figure)
+    recorded = np.asarray(lines["model, recorded events (with detection)"])
+    true = np.asarray(lines["model, true events (all detected)"])
+    assert abs(recorded[-1] - n) < 3 * np.sqrt(n), (recorded[-1], n)
+    assert recorded[0] < 0.05 * n
+    assert np.all(true >= recorded - 1e-9) and true[-1] > 1.3 * recorded[-1]
+
+
+def test_forecast_plot_has_head_room_and_marks_partial_windows():
+    import matplotlib.pyplot as plt
+
+    from sjax.aftershock.plots import plot_forecast
+
+    draws = params_of([0.05, 0.06], [0.01, 0.02], [1.05, 1.1], [1.0, 0.9], [0.2, 0.2])
+    fc = forecast(draws, [(0.0, 1.0), (1.0, 2.0)], [3.0], reference_magnitude=MREF)
+    observed = np.array([[10.0 * float(np.max(fc.upper))], [1.0]])
+    figure = plot_forecast(fc, observed, partial=[False, True])
+    ax = figure.axes[0]
+    labels = [tick.get_text() for tick in ax.get_xticklabels()]
+    legend = [text.get_text() for text in ax.get_legend().get_texts()]
+    top = ax.get_ylim()[1]
+    plt.close(figure)
+    assert top > 1.5 * observed.max()  # the largest marker is not on the top edge
+    assert "partial" in labels[1] and "partial" not in labels[0]
+    assert any("catalogue ends inside the window" in text for text in legend)

@@ -21,6 +21,7 @@ from sjax.aftershock import (
     ridgecrest_catalog,
     simulate_catalog,
 )
+from sjax.aftershock.fit import MAX_UNCONSTRAINED_SE
 
 MREF = 6.5
 
@@ -218,3 +219,33 @@ def test_mu_models_are_callable_pytrees():
                                4.0 - 0.4 * np.log1p(np.asarray(t) / 0.02))  # fmt: skip
     doubled = jax.tree_util.tree_map(lambda x: 2 * x, LogLinearMu(1.0, 0.5, 0.1))
     assert isinstance(doubled, LogLinearMu) and float(doubled.tau) == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize("mu_model, window", [("constant", (0.0, 0.2)), ("log_linear", (0.0, 1.0))])
+def test_real_sequence_fits_are_regularised_and_degenerate_ones_never_converged(mu_model, window):
+    """Issue 18 item 5, on Ridgecrest: without priors the constant-μ fit to the first 5 hours
+    runs off to p ≈ 20, c ≈ 5 d, k ≈ 1e14 and the log-linear one over the first day to
+    σ → 0, tau → 0; neither may be reported as converged. `fit`'s default weak priors
+    (AftFore's) keep both plausible and converged."""
+    cat = ridgecrest_catalog()
+    options = dict(reference_magnitude=cat.mainshock_magnitude, window=window, mu_model=mu_model)
+    plain = fit(cat, prior=False, **options)
+    assert not plain.converged and plain.diagnosis and not plain.prior
+    if mu_model == "constant":
+        assert float(plain.params.p) > 5.0  # the degenerate optimum the issue saw
+    else:
+        assert float(plain.params.sigma) < 1e-3 and float(plain.mu.tau) < 1e-5
+    regularised = fit(cat, **options)
+    assert regularised.prior and regularised.converged, regularised.diagnosis
+    assert 0.7 < float(regularised.params.p) < 1.6 and float(regularised.params.c) < 0.5
+    assert np.all(np.asarray(regularised.unconstrained_standard_errors) < MAX_UNCONSTRAINED_SE)
+
+
+def test_unidentified_parameters_are_diagnosed():
+    from sjax.aftershock.fit import _diagnose
+
+    names = ("log_k", "log_mu_tau")
+    assert _diagnose(1e-9, 1e-7, True, -10.0, np.array([0.1, 0.2]), names) == ""
+    assert "log_mu_tau ± 2e+05" in _diagnose(1e-9, 1e-7, True, -10.0, np.array([0.1, 2e5]), names)
+    assert "not positive definite" in _diagnose(1e-9, 1e-7, False, -10.0, np.ones(2), names)
+    assert "above gtol" in _diagnose(1e-3, 1e-7, True, -10.0, np.ones(2), names)

@@ -21,6 +21,7 @@ from scipy.signal.windows import tukey  # noqa: E402
 
 from sjax.media import LayeredMedium, to_taup_nd  # noqa: E402
 from sjax.wave import Grid, Receivers, Ricker, explosion, simulate  # noqa: E402
+from sjax.wave.rays import travel_time_branches  # noqa: E402
 
 KM_PER_DEGREE = 6371.0 * np.pi / 180.0  # TauP's default planet radius
 
@@ -155,3 +156,21 @@ def test_psv_first_arrivals_match_taup(taup_model):
     error = np.abs(picked - taup_times) / taup_times
     # issue target: within 2 % of TauP at every offset (measured max 0.5 %, at 1300 m)
     assert np.all(error < 0.02), dict(zip(OFFSETS, np.round(100 * error, 2)))
+
+
+def test_travel_time_branches_first_arrival_matches_taup(taup_model):
+    """`sjax.wave.rays.travel_time_branches` (used for record-section overlays): its first
+    arrival equals TauP's to 0.2 % from 100 m to 3 km offset, and the head waves appear only
+    beyond their critical offsets."""
+    offsets = np.linspace(100.0, 3000.0, 30)
+    branches = travel_time_branches(VELOCITY_P, THICKNESS, SOURCE_Z, offsets)
+    first = np.nanmin(np.stack(list(branches.values())), axis=0)
+    taup = [min(a.time for a in taup_model.get_travel_times(
+        source_depth_in_km=SOURCE_Z / 1e3, distance_in_degree=x / 1e3 / KM_PER_DEGREE,
+        phase_list=["p", "P", "Pn"])) for x in offsets]  # fmt: skip
+    np.testing.assert_allclose(first, taup, rtol=2e-3)
+    critical_1 = (2 * THICKNESS[0] - SOURCE_Z) * np.tan(np.arcsin(VELOCITY_P[0] / VELOCITY_P[1]))
+    assert np.all(np.isnan(branches["head 1"][offsets < critical_1]))
+    assert np.all(np.isfinite(branches["head 1"][offsets >= critical_1]))
+    with pytest.raises(ValueError, match="inside the top layer"):
+        travel_time_branches(VELOCITY_P, THICKNESS, 400.0, offsets)

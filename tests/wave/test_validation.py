@@ -1,17 +1,24 @@
 """Bad input raises a clear ValueError/TypeError naming the field."""
 
+import inspect
 import math
+import warnings
 
+import equinox as eqx
+import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 from sjax import LayeredMedium
 from sjax.wave import (
+    GaussianDerivative,
     Grid,
     MomentTensorSource,
     PointForce,
     Receivers,
     Ricker,
+    SamplingWarning,
     explosion,
     simulate,
     stable_time_step,
@@ -105,3 +112,79 @@ def test_other_validation():
                               [[2000.0, 2300.0]] * 2)  # fmt: skip
         simulate(batch, GRID, SOURCE, RECEIVERS, duration=0.1, dt=1e-3)
     assert isinstance(MomentTensorSource(1.0, 1.0, Ricker(1.0)).moment, jnp.ndarray)
+
+
+# equinox.error_if raises EquinoxRuntimeError under equinox.filter_jit; under jax.jit the same
+# message arrives in a JaxRuntimeError or (from a cached executable) a ValueError
+RUNTIME_ERRORS = (eqx.EquinoxRuntimeError, RuntimeError, ValueError)
+
+
+def test_unstable_dt_under_jit_raises_instead_of_returning_non_finite_traces():
+    """Issue 18 item 1: a traced medium hides the CFL bound from the Python check; the run-time
+    check (equinox.error_if) raises, and a stable dt still runs under jit."""
+    dt = 2.2 * stable_time_step(MEDIUM, GRID, wave="sh")
+    run = jax.jit(lambda m, dt=dt: simulate(m, GRID, SOURCE, RECEIVERS, duration=0.1, dt=dt).traces)
+    with pytest.raises(RUNTIME_ERRORS, match="violates CFL for the traced medium"):
+        jax.block_until_ready(run(MEDIUM))
+    traces = jax.jit(lambda m: simulate(m, GRID, SOURCE, RECEIVERS, duration=0.1,
+                                        dt=dt / 2.2).traces)(MEDIUM)  # fmt: skip
+    assert np.all(np.isfinite(np.asarray(traces))) and np.max(np.abs(np.asarray(traces))) > 0
+
+
+def test_traced_bad_positions_and_materials_raise_at_run_time():
+    def run(x_receiver, velocity_s):
+        medium = eqx.tree_at(lambda m: m.velocity_s, MEDIUM, velocity_s)
+        return simulate(medium, GRID, SOURCE, Receivers(x_receiver), duration=0.05,
+                        dt=1e-3).traces  # fmt: skip
+
+    run = jax.jit(run)
+    good_vs = MEDIUM.velocity_s
+    assert np.all(np.isfinite(np.asarray(run(jnp.array([50.0]), good_vs))))
+    with pytest.raises(RUNTIME_ERRORS, match="traced receivers positions"):
+        jax.block_until_ready(run(jnp.array([jnp.nan]), good_vs))
+    with pytest.raises(RUNTIME_ERRORS, match="traced receivers positions"):
+        jax.block_until_ready(run(jnp.array([1e4]), good_vs))
+    with pytest.raises(RUNTIME_ERRORS, match="must be positive and finite"):
+        jax.block_until_ready(run(jnp.array([50.0]), good_vs.at[0].set(jnp.nan)))
+
+
+@pytest.mark.parametrize(
+    "build, match",
+    [
+        (lambda: Receivers([math.nan]), "Receivers x=.*nan.* must be finite"),
+        (lambda: Receivers([10.0], [math.inf]), "Receivers z=.*inf.* must be finite"),
+        (lambda: PointForce(math.nan, 50.0, Ricker(10.0)), "PointForce x=.*nan.* must be finite"),
+        (lambda: PointForce(50.0, 50.0, Ricker(10.0), direction=(math.nan, 1.0)),
+         "PointForce direction"),
+        (lambda: explosion(50.0, math.nan, Ricker(10.0)), "MomentTensorSource z"),
+        (lambda: Ricker(math.nan), "Ricker frequency=nan Hz must be positive"),
+        (lambda: Ricker(10.0, amplitude=math.inf), "Ricker amplitude=inf"),
+        (lambda: GaussianDerivative(0.0), "GaussianDerivative frequency=0.0 Hz"),
+    ],
+)  # fmt: skip
+def test_non_finite_sources_and_receivers_are_refused(build, match):
+    """Issue 18 item 2: NaN positions used to give NaN traces."""
+    with pytest.raises(ValueError, match=match):
+        build()
+
+
+def test_implausible_units_and_resolution_warn():
+    """Issue 18 item 3: km/s typed as m/s, and a 200 Hz Ricker on a 5 m grid."""
+    fine = Grid(32, 32, 5.0, 5.0, 10)
+    source = PointForce(80.0, 50.0, Ricker(200.0))
+    with pytest.warns(SamplingWarning, match=r"0.4 grid points per shortest wavelength"):
+        simulate(MEDIUM, fine, source, Receivers([50.0]), duration=0.01, dt=1e-4)
+    slow = LayeredMedium([100.0], [2.0, 3.0], [1.0, 1.7], [2000.0, 2300.0])  # km/s typed
+    with pytest.warns(SamplingWarning, match="1 m/s is below 10 m/s"):
+        simulate(slow, fine, PointForce(80.0, 50.0, Ricker(0.001)), Receivers([50.0]),
+                 duration=0.5, dt=0.1)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SamplingWarning)  # 20 points per wavelength: silent
+        simulate(MEDIUM, fine, PointForce(80.0, 50.0, Ricker(4.0)), Receivers([50.0]),
+                 duration=0.01, dt=1e-4)  # fmt: skip
+
+
+def test_stable_time_step_and_simulate_share_the_default_wave():
+    default = inspect.signature(simulate).parameters["wave"].default
+    assert inspect.signature(stable_time_step).parameters["wave"].default == default
+    assert stable_time_step(MEDIUM, GRID) == stable_time_step(MEDIUM, GRID, wave=default)
