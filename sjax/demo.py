@@ -53,17 +53,16 @@ def _arrivals(medium, source, receivers, wave) -> dict:
     """Ray-theory direct and head-wave times (plus the Ricker's peak delay) for the record
     section: S for SH, P and direct S for P-SV."""
     offsets = np.abs(np.asarray(receivers.x) - float(source.x))
+    geometry = (np.asarray(medium.thickness), float(source.z), offsets)
+    s_waves = travel_time_branches(medium.velocity_s, *geometry)
+    if wave == "sh":
+        curves = {f"S {branch}": times for branch, times in s_waves.items()}
+    else:
+        p_waves = travel_time_branches(medium.velocity_p, *geometry)
+        curves = {**{f"P {branch}": times for branch, times in p_waves.items()},
+                  "S direct": s_waves["direct"]}  # fmt: skip
     lag = float(source.wavelet.lag)
-    thickness, depth = np.asarray(medium.thickness), float(source.z)
-    kinds = [("S", medium.velocity_s)] if wave == "sh" else [("P", medium.velocity_p),
-                                                             ("S", medium.velocity_s)]  # fmt: skip
-    curves = {}
-    for kind, velocity in kinds:
-        for branch, times in travel_time_branches(velocity, thickness, depth, offsets).items():
-            if kind == "S" and wave == "psv" and branch != "direct":
-                continue
-            curves[f"{kind} {branch}"] = times + lag
-    return curves
+    return {name: times + lag for name, times in curves.items()}
 
 
 def wave_demo(out: Path, small: bool = False) -> dict:

@@ -38,10 +38,10 @@ def round_sampling_rate(rate: float) -> float:
     if not (np.isfinite(rate) and rate > 0):
         raise ValueError(f"sampling rate {rate} Hz must be positive and finite")
     decade = 10.0 ** math.floor(math.log10(rate))
-    for mantissa in (10.0, 5.0, 4.0, 2.5, 2.0, 1.0):
+    for mantissa in (10.0, 5.0, 4.0, 2.5, 2.0):
         if mantissa * decade <= rate * (1 + 1e-9):
             return mantissa * decade
-    raise AssertionError("unreachable: mantissa 1 always fits")
+    return decade
 
 
 def seismograms_to_stream(

@@ -446,7 +446,7 @@ def _resolve_delimiter(delimiter, lines: list[str]):
                              f"got {delimiter!r}")  # fmt: skip
         return delimiter
     sample = lines[:50]
-    for candidate in (",", "\t", ";", None):
+    for candidate in DELIMITERS.values():
         counts = [len(_split(line, candidate)) for line in sample]
         common = max(set(counts), key=counts.count)
         # most lines agree: the odd ones out are reported by line when the rows are read

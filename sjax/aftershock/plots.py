@@ -224,20 +224,16 @@ def plot_rate(
             reference_magnitude=reference_magnitude,
         ))  # fmt: skip
         if mu is None:
-            ax.fill_between(grid, np.quantile(true_counts, alpha, axis=1),
-                            np.quantile(true_counts, 1.0 - alpha, axis=1), color="C0",
-                            alpha=0.25, lw=0, label=f"model, {100 * level:g} % band")  # fmt: skip
-            ax.plot(grid, np.median(true_counts, axis=1), color="C0", lw=2,
-                    label="model, true events (detection not modelled)")  # fmt: skip
+            counts, kind = true_counts, "true events (detection not modelled)"
         else:
-            recorded = np.asarray(_expected_recorded(params, mu, start, grid, magnitude_threshold,
-                                                     reference_magnitude))  # fmt: skip
-            ax.fill_between(grid, np.quantile(recorded, alpha, axis=1),
-                            np.quantile(recorded, 1.0 - alpha, axis=1), color="C0", alpha=0.25,
-                            lw=0,
-                            label=f"model, recorded events, {100 * level:g} % band")  # fmt: skip
-            ax.plot(grid, np.median(recorded, axis=1), color="C0", lw=2,
-                    label="model, recorded events (with detection)")  # fmt: skip
+            counts = np.asarray(_expected_recorded(params, mu, start, grid, magnitude_threshold,
+                                                   reference_magnitude))  # fmt: skip
+            kind = "recorded events (with detection)"
+        ax.fill_between(grid, np.quantile(counts, alpha, axis=1),
+                        np.quantile(counts, 1.0 - alpha, axis=1), color="C0", alpha=0.25, lw=0,
+                        label=f"model, {100 * level:g} % band")  # fmt: skip
+        ax.plot(grid, np.median(counts, axis=1), color="C0", lw=2, label=f"model, {kind}")
+        if mu is not None:
             ax.plot(grid, np.median(true_counts, axis=1), color="C1", lw=1.5, ls="--",
                     label="model, true events (all detected)")  # fmt: skip
     ax.set_xscale("log")

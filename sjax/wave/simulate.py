@@ -217,8 +217,7 @@ def _runtime_checks(amplitudes, medium, source, receivers, grid, dt, wave):
     above the CFL bound of the traced medium, non-finite or non-positive material values, and
     non-finite or out-of-grid source and receiver positions. Every value reaches the traces
     through the source wavelet, so no result comes back without the error."""
-    velocity = medium.velocity_s if wave == "sh" else medium.velocity_p
-    bound = _stability_bound(jnp.max(velocity), grid)
+    bound = _stability_bound(fastest_velocity(medium, wave), grid)
     name = "velocity_s" if wave == "sh" else "velocity_p"
     amplitudes = eqx.error_if(
         amplitudes, dt > bound,
