@@ -613,7 +613,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--out", default="sjax-demo-output", help="output folder for the figures, "
                       "synthetics and summary.json (default %(default)s)")  # fmt: skip
     demo.add_argument("--small", action="store_true", help="coarser, faster version (CI)")
-    demo.add_argument("--parts", default="wave,aftershock,assim,detect",
+    demo.add_argument("--parts", default="wave,aftershock,assim,remc,detect",
                       help="comma-separated parts to run (default: all)")  # fmt: skip
     aftershock = _add_aftershock_parser(commands)
     detect = _add_detect_parser(commands)
