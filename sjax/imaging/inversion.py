@@ -62,12 +62,14 @@ def invert(key: jax.Array, posterior: LayeredPosterior, *, n_replicas: int = 12,
         min_inverse_temperature: η of the hottest replica of the initial geometric ladder.
         step_size: initial proposal scale in unit-cube coordinates (fraction of the box).
         start: ``(n_replicas, n_parameter)`` initial θ (default: prior draws).
-        whiten: spend the first half of warm-up in unit-cube coordinates, then sample in
+        whiten: spend the first half of warm-up in unit-cube coordinates (a quarter adapting,
+            a quarter collecting the cold replica's samples), then sample in
             coordinates whitened by the cold replica's covariance (frozen before sampling),
             so random-walk proposals follow the thickness–velocity trade-off.
         progress: a progress bar over sweeps.
         checkpoint: ``.npz`` path or folder: save every ``checkpoint_every`` sweeps and resume
-            from it after an interruption (`sjax.mcmc.run_chain`).
+            from it after an interruption (`sjax.mcmc.run_chain`); the whitening half of the
+            warm-up is not checkpointed and is recomputed (identically) on resume.
         mesh: shard the replica axis over this device mesh.
 
     Returns:
@@ -85,7 +87,8 @@ def invert(key: jax.Array, posterior: LayeredPosterior, *, n_replicas: int = 12,
     ladder = geometric_ladder(n_replicas, min_inverse_temperature)
     positions = space.to_unit(start)
     key_chain, key_first = jax.random.split(key_chain)
-    shift, factor = jnp.zeros(space.n_parameter, start.dtype), jnp.eye(space.n_parameter)
+    shift = jnp.zeros(space.n_parameter, start.dtype)
+    factor = jnp.eye(space.n_parameter, dtype=start.dtype)
     if whiten and n_warmup >= 40:
         # first half of warm-up in unit-cube coordinates; then an affine map u = shift + factor z
         # from the cold replica's samples (adaptive Metropolis à la Haario et al. 2001, frozen
@@ -122,5 +125,6 @@ def _sample(key, logprior, loglikelihood, ladder, positions, step_size, *, kerne
 def _whitening(samples):
     """Mean and lower Cholesky factor of the samples' covariance (regularised)."""
     shift = jnp.mean(samples, axis=0)
-    covariance = jnp.cov(samples, rowvar=False) + 1e-6 * jnp.eye(samples.shape[1])
+    ridge = 1e-6 * jnp.eye(samples.shape[1], dtype=samples.dtype)
+    covariance = jnp.cov(samples, rowvar=False) + ridge
     return shift, jnp.linalg.cholesky(covariance)
