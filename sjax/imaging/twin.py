@@ -4,7 +4,6 @@ between them, and noisy band-passed records (the test bed of Kano et al. 2017, i
 
 from __future__ import annotations
 
-import math
 from typing import Callable, NamedTuple
 
 import jax
@@ -108,13 +107,10 @@ def imaging_twin(key: jax.Array, *, n_station: int = 12, spacing: float = 250.0,
     bounding = LayeredMedium([1.0], [2.0 * float(space.upper.max())] * 2,
                              [float(space.lower[space.index("velocity_s_1")]),
                               float(space.upper.max())], [2000.0] * 2)  # fmt: skip
-    options = layered_sh_sampling(bounding, source, Receivers(np.concatenate([x, [0.0]])),
-                                  duration=duration, dt=dt)  # fmt: skip
-    max_frequency = 1.5 * band[1] if max_frequency is None else max_frequency
-    if max_frequency < options["max_frequency"]:  # fewer frequencies and wavenumbers
-        scale = max_frequency / options["max_frequency"]
-        options["n_wavenumber"] = int(math.ceil(options["n_wavenumber"] * scale))
-        options["max_frequency"] = float(max_frequency)
+    options = layered_sh_sampling(
+        bounding, source, Receivers(np.concatenate([x, [0.0]])), duration=duration, dt=dt,
+        max_frequency=1.5 * band[1] if max_frequency is None else max_frequency,
+    )  # fmt: skip
 
     def forward_at(receivers):
         def forward(medium: LayeredMedium, source: PointForce):

@@ -127,7 +127,7 @@ def _offsets(source: PointForce, receivers: Receivers) -> float:
 
 def layered_sh_sampling(
     medium: LayeredMedium, source: PointForce, receivers: Receivers, *, duration: float,
-    dt: float,
+    dt: float, max_frequency: float | None = None,
 ) -> dict:  # fmt: skip
     """Default frequency–wavenumber sampling of `layered_sh` (static numbers, for ``jit``).
 
@@ -136,7 +136,8 @@ def layered_sh_sampling(
     ``velocity_s`` for β_min, fastest for β_max) and pass the result: ``layered_sh(...,
     **layered_sh_sampling(...))``.
 
-    Rules: ``max_frequency`` = min(Nyquist, 1.4 × the wavelet's ``upper_frequency``);
+    Rules: ``max_frequency`` = min(Nyquist, 1.4 × the wavelet's ``upper_frequency``, the given
+    ``max_frequency``);
     ``period_length`` L = 1.2 (β_max·duration + max |x_r − x_s|), so image sources arrive after the
     record; ``n_wavenumber`` = ⌈k_max L / 2π⌉ + 1 with k_max = 1.5 ω_max / β_min; ``damping``
     ω_I = ln(10⁴)/T over the padded FFT window T.
@@ -146,6 +147,8 @@ def layered_sh_sampling(
         source: a concrete `PointForce`.
         receivers: concrete `Receivers`.
         duration, dt: as in `layered_sh` (s).
+        max_frequency: a lower highest frequency (Hz) when the records are low-passed anyway
+            (e.g. 1.5 × a band-pass's upper corner); fewer frequencies and wavenumbers.
 
     Returns:
         dict with ``n_wavenumber`` (int), ``period_length`` (m), ``damping`` (1/s) and
@@ -159,7 +162,11 @@ def layered_sh_sampling(
                          "(not traced inside jit/vmap/grad)")  # fmt: skip
     velocity = np.asarray(medium.velocity_s)
     window = _fft_length(_n_time(duration, dt)) * dt
-    max_frequency = _max_frequency(source, dt)
+    if max_frequency is not None:
+        _check_positive(max_frequency=max_frequency)
+        max_frequency = min(float(max_frequency), _max_frequency(source, dt))
+    else:
+        max_frequency = _max_frequency(source, dt)
     period_length = PERIOD_MARGIN * (velocity.max() * duration + _offsets(source, receivers))
     k_max = WAVENUMBER_MARGIN * 2 * np.pi * max_frequency / velocity.min()
     return {

@@ -164,19 +164,15 @@ def test_gradients_match_central_differences():
         return jnp.sum(weights * traces.traces) * 1e9
 
     grad_medium, grad_source = jax.grad(objective, argnums=(0, 1))(medium, source)
+    def layer(field, index):  # perturb one entry of a medium field
+        return lambda m, s, e: (eqx.tree_at(lambda m: getattr(m, field), m,
+                                            getattr(m, field).at[index].add(e)), s)
+
     checks = {
-        "thickness[0]": (lambda m, s, e: (eqx.tree_at(lambda m: m.thickness, m,
-                                                      m.thickness.at[0].add(e)), s),
-                         grad_medium.thickness[0], 1.0),
-        "thickness[1]": (lambda m, s, e: (eqx.tree_at(lambda m: m.thickness, m,
-                                                      m.thickness.at[1].add(e)), s),
-                         grad_medium.thickness[1], 1.0),
-        "velocity_s[1]": (lambda m, s, e: (eqx.tree_at(lambda m: m.velocity_s, m,
-                                                       m.velocity_s.at[1].add(e)), s),
-                          grad_medium.velocity_s[1], 1.0),
-        "density[0]": (lambda m, s, e: (eqx.tree_at(lambda m: m.density, m,
-                                                    m.density.at[0].add(e)), s),
-                       grad_medium.density[0], 1.0),
+        "thickness[0]": (layer("thickness", 0), grad_medium.thickness[0], 1.0),
+        "thickness[1]": (layer("thickness", 1), grad_medium.thickness[1], 1.0),
+        "velocity_s[1]": (layer("velocity_s", 1), grad_medium.velocity_s[1], 1.0),
+        "density[0]": (layer("density", 0), grad_medium.density[0], 1.0),
         "source.x": (lambda m, s, e: (m, eqx.tree_at(lambda s: s.x, s, s.x + e)),
                      grad_source.x, 0.5),
         "source.z": (lambda m, s, e: (m, eqx.tree_at(lambda s: s.z, s, s.z + e)),
