@@ -28,11 +28,11 @@ same chain). What is measured:
    ``ess_per_s_two_mode_min_coordinate`` uses the smallest ESS over the 10 coordinates.
    Target ``>= 1``. If TFP cannot run, the record's baseline is None and
    the reason is in ``notes`` / ``peers``.
-4. ``layered_records(quick)``: likelihood evaluations per second of `sjax.wave.layered_sh` vs
-   `simulate` on a layered twin (``benchmarks/layered_records.py``), and the imaging twin of
-   `sjax.imaging` (``benchmarks/imaging_records.py``): REMC against plain Metropolis from a
-   far start with the same evaluations, the wavefield at held-out points against kriging,
-   band coverage, D-optimal against random stations.
+4. ``layered_records(quick)``: likelihood evaluations per second of `sjax.wave.layered_sh`
+   vs `simulate` on a layered twin (``benchmarks/remc_parts/layered_records.py``), and the
+   imaging twin of `sjax.imaging` (``benchmarks/remc_parts/imaging_records.py``): REMC against
+   plain Metropolis from a far start with the same evaluations, the wavefield at held-out
+   points against kriging, band coverage, D-optimal against random stations.
 
 Usage: ``python benchmarks/remc.py [--quick] [--out PATH]``; the full run (a few minutes on a
 2-core CPU) writes ``benchmarks/results/remc.json``, ``--quick`` ``remc_quick.json``.
@@ -301,10 +301,10 @@ def ess_records(config) -> tuple[list[dict], dict, str]:
 
 def layered_records(quick: bool) -> list[dict]:
     """Likelihood evaluations per second of the semi-analytic `sjax.wave.layered_sh` against
-    finite differences (`benchmarks/layered_records.py`), and the imaging twin's records:
-    REMC vs Metropolis from a far start, reconstruction vs kriging, band coverage, D-optimal vs
-    random stations (`benchmarks/imaging_records.py`)."""
-    sys.path.insert(0, str(ROOT))
+    finite differences (`benchmarks/remc_parts/layered_records.py`), and the imaging twin's
+    records: REMC vs Metropolis from a far start, reconstruction vs kriging, band coverage,
+    D-optimal vs random stations (`benchmarks/remc_parts/imaging_records.py`)."""
+    sys.path.insert(0, str(ROOT / "remc_parts"))
     from imaging_records import imaging_records
     from layered_records import benchmark_layered_sh
 

@@ -2,7 +2,7 @@
 far start (same number of likelihood evaluations), the wavefield reconstructed at held-out
 points against ordinary kriging, band coverage, and D-optimal against random stations.
 
-Run alone: ``python benchmarks/imaging_records.py [--quick]`` prints the records as JSON.
+Run alone: ``python benchmarks/remc_parts/imaging_records.py [--quick]`` prints the records as JSON.
 """
 
 from __future__ import annotations

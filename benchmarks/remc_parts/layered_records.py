@@ -16,7 +16,7 @@ residuals against "observed" data (the twin's own traces for a 5 % faster medium
 * ``layered_sh`` with ``jax.vmap`` over a batch of 16 media (16 replicas of a tempered chain).
 
 Timings exclude compilation (one warm-up call) and are the median of repeats.
-Usage: ``python benchmarks/layered_records.py [--quick]`` prints the records as JSON.
+Usage: ``python benchmarks/remc_parts/layered_records.py [--quick]`` prints the records as JSON.
 """
 
 from __future__ import annotations
