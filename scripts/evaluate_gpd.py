@@ -33,7 +33,7 @@ def main(argv=None) -> dict:
     if args.weights is None:
         from sjax.detect.pretrained import pretrained_gpd
 
-        model = pretrained_gpd()
+        model = pretrained_gpd("synthetic")
     else:
         model = load_weights(args.weights, model)
     key = jax.random.key(args.seed)

@@ -3,8 +3,10 @@
 - ``sjax demo``: the main job, one short run of every part (`sjax.demo`).
 - ``sjax aftershock CATALOG ...``: fit an aftershock model on a learning window of a catalogue
   and forecast the number of events in later windows (`aftershock_forecast`).
-- ``sjax detect STREAM_FILE``: P and S picks by the shipped GPD weights, written as QuakeML
-  with probability traces and figures (`sjax.detect.pipeline.detect_stream`).
+- ``sjax detect FILE [FILE ...] [--model gpd|eqt|gpd-synthetic]``: P and S picks by a shipped
+  picker (the published GPD or EQTransformer weights) in waveform files
+  (paths or glob patterns), written as QuakeML with probability traces and figures
+  (`sjax.detect.pipeline.detect_stream`).
 """
 
 from __future__ import annotations
@@ -246,8 +248,8 @@ def _plots(out, prefix, *, model, result, learn, catalog, draws, forecast, obser
     import jax.numpy as jnp
     import matplotlib
 
-    if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "cairo"):
-        matplotlib.use("Agg")
+    if "matplotlib.pyplot" not in sys.modules:  # nobody chose a backend: files only, no GUI
+        matplotlib.use("Agg")  # (asking get_backend() first would cost a second)
     import matplotlib.pyplot as plt
     import numpy as np
 
@@ -288,8 +290,13 @@ def _plots(out, prefix, *, model, result, learn, catalog, draws, forecast, obser
     threshold = float(np.min(np.asarray(forecast.thresholds)))
     if model in ("constant", "log_linear"):
         mu_fn = result.mu
-    else:  # μ(t) on the learning window, held at its last value after it (as the forecast)
-        mu_fn = functools.partial(jnp.interp, xp=jnp.asarray(times), fp=jnp.asarray(mu))
+    else:  # μ(t) on the learning window, held at its last value after it (as the forecast);
+        # padded with that last value to a size bucket so a new window reuses the compiled curve
+        from sjax.aftershock.fit import _padded_size
+
+        pad = _padded_size(len(times)) - len(times)
+        mu_fn = functools.partial(jnp.interp, xp=jnp.asarray(np.pad(times, (0, pad), "edge")),
+                                  fp=jnp.asarray(np.pad(mu, (0, pad), "edge")))  # fmt: skip
     fig = plot_rate(catalog, draws, mu=mu_fn, magnitude_threshold=threshold,
                     reference_magnitude=reference_magnitude, magnitude_bin=magnitude_bin,
                     title=f"{title}: cumulative number of M ≥ {threshold + magnitude_bin / 2:g} "
@@ -561,21 +568,36 @@ def _add_aftershock_parser(commands) -> argparse.ArgumentParser:
     return parser
 
 
+#: ``sjax detect --model`` choices: the keys of `sjax.detect.pipeline.DETECT_MODELS` (not
+#: imported here, which would load JAX for ``--help``).
+DETECT_MODEL_NAMES = ("gpd", "eqt", "gpd-synthetic")
+
+
 def _add_detect_parser(commands) -> argparse.ArgumentParser:
     parser = commands.add_parser(
         "detect",
-        help="pick P and S phases in a waveform file with the shipped GPD detector",
-        description="Annotate every three-component station of a waveform file with GPD "
-        "(band-pass 3-20 Hz, 100 Hz, stride 0.1 s), pick by hysteresis trigger + arg-max and "
-        "write probabilities (MiniSEED), picks (QuakeML, text) and figures.",
+        help="pick P and S phases in waveform files with a shipped picker (GPD or "
+        "EQTransformer, published weights)",
+        description="Annotate every three-component station of the waveform files (read into "
+        "one stream) with a picker (GPD: band-pass 3-20 Hz, 100 Hz, 4 s windows every 0.1 s; "
+        "EQTransformer: 1-45 Hz, 60 s windows every 30 s; gaps split the data), pick by "
+        "hysteresis trigger + arg-max and write probabilities (MiniSEED), picks (QuakeML, "
+        "text) and figures. Stations that cannot be used are skipped with a warning.",
     )
-    parser.add_argument("stream", help="any ObsPy-readable waveform file, or 'rjob' for "
-                        "ObsPy's bundled example event")  # fmt: skip
-    parser.add_argument("--threshold-on", type=float, default=0.99,
-                        help="trigger-on probability (default 0.99, chosen for the shipped "
-                        "weights; the original GPD used 0.95)")  # fmt: skip
-    parser.add_argument("--threshold-off", type=float, default=0.1,
-                        help="trigger-off probability (default 0.1)")  # fmt: skip
+    parser.add_argument("stream", nargs="+", metavar="FILE",
+                        help="ObsPy-readable waveform files or glob patterns (quote them, e.g. "
+                        "'data/*.mseed'), or 'rjob' / 'uh3' for ObsPy's example recordings "
+                        "(one local event at 100 Hz / three at 50 Hz)")  # fmt: skip
+    parser.add_argument("--model", choices=DETECT_MODEL_NAMES, default="gpd",
+                        help="gpd: GPD, published weights of Ross et al. 2018 (default); eqt: "
+                        "EQTransformer, published weights of Mousavi et al. 2020; "
+                        "gpd-synthetic: GPD trained on sjax's synthetics")  # fmt: skip
+    parser.add_argument("--threshold-on", type=float, default=None,
+                        help="trigger-on probability (default: the model's, 0.95 for gpd, 0.1 "
+                        "for eqt, 0.99 for gpd-synthetic)")  # fmt: skip
+    parser.add_argument("--threshold-off", type=float, default=None,
+                        help="trigger-off probability (default: the model's, 0.1 for gpd and "
+                        "gpd-synthetic, 0.05 for eqt)")  # fmt: skip
     parser.add_argument("--out", default="detect_out", help="output folder for probabilities, "
                         "picks and figures (default %(default)s)")  # fmt: skip
     return parser
@@ -661,7 +683,8 @@ def main(argv: list[str] | None = None) -> int:
         from sjax.detect.pipeline import detect_stream
 
         try:
-            detect_stream(args.stream, out=args.out, threshold_on=args.threshold_on,
+            detect_stream(args.stream, out=args.out, model=args.model,
+                          threshold_on=args.threshold_on,
                           threshold_off=args.threshold_off)  # fmt: skip
         except ValueError as error:
             detect.error(str(error))

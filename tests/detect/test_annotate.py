@@ -5,12 +5,16 @@ import obspy
 import pytest
 from obspy.core.event import Catalog, Pick
 
+import sjax
 from sjax.detect import (
+    PICK_CONFIDENCE_LEVEL,
     PROBABILITY_CHANNELS,
+    SJAX_NAMESPACE,
     annotate,
     pick,
     picks_to_catalog,
     stream_to_array,
+    stream_to_segments,
 )
 
 START = obspy.UTCDateTime(2020, 1, 1, 0, 0, 0)
@@ -172,20 +176,33 @@ def test_annotate_errors(gpd_model):
         annotate(gpd_model, _noise_stream(n=500), stride=0)
     with pytest.raises(ValueError, match="batch_size"):
         annotate(gpd_model, _noise_stream(n=500), batch_size=0)
+    with pytest.raises(ValueError, match="model_name"):
+        annotate(gpd_model, _noise_stream(n=500), model_name="my model")
+    named = annotate(gpd_model, _noise_stream(n=500), model_name="gpd_v2", batch_size=32)
+    assert {tr.stats.model_name for tr in named} == {"gpd_v2"}
 
 
 # --- pick ---------------------------------------------------------------------------------------
 
 
-def _prob_stream(p, s):
+def _prob_stream(p, s, rms_n=1.0, rms_e=2.0):
+    """Probability traces as `annotate` writes them (input channels HH?; horizontal RMS
+    ``rms_n``/``rms_e``, scalars or arrays)."""
     st = obspy.Stream()
     noise = 1.0 - p - s
     for channel, data in zip(PROBABILITY_CHANNELS, (p, s, noise)):
         tr = obspy.Trace(np.asarray(data, dtype=np.float32))
         tr.stats.network, tr.stats.station, tr.stats.channel = "XX", "STA", channel
         tr.stats.sampling_rate, tr.stats.starttime = 10.0, START
-        tr.stats.source_channel = "HH?"
+        tr.stats.source_channels = {"Z": "HHZ", "N": "HHN", "E": "HHE"}
         st.append(tr)
+    rms = obspy.Stream()
+    for channel, value in (("HHN", rms_n), ("HHE", rms_e)):
+        env = obspy.Trace(np.broadcast_to(np.float32(value), np.shape(p)).copy())
+        env.stats.network, env.stats.station, env.stats.channel = "XX", "STA", channel
+        env.stats.sampling_rate, env.stats.starttime = 10.0, START
+        rms.append(env)
+    st[1].stats.horizontal_rms = rms
     return st
 
 
@@ -203,8 +220,9 @@ def test_pick_bumps():
     assert [x.phase_hint for x in picks] == ["P", "S"]
     assert picks[0].time == START + 12.3
     assert picks[1].time == START + 40.0
-    assert picks[0].waveform_id.get_seed_string() == "XX.STA..HH?"
-    assert picks[0].evaluation_mode == "automatic"
+    assert picks[0].waveform_id.get_seed_string() == "XX.STA..HHZ"  # P: the vertical
+    assert picks[1].waveform_id.get_seed_string() == "XX.STA..HHE"  # S: the larger horizontal
+    assert picks[0].evaluation_mode == "automatic" and picks[0].evaluation_status is None
     assert picks[0].comments[0].text == "probability=0.980000"
 
 
@@ -221,13 +239,60 @@ def test_pick_flat_below_threshold_and_two_bumps():
         pick(_prob_stream(p, np.zeros(n)), threshold_on=0.3, threshold_off=0.5)
 
 
-def test_picks_to_catalog_quakeml_roundtrip(tmp_path):
+def test_s_pick_takes_the_horizontal_with_the_larger_amplitude():
     n = 600
-    picks = pick(_prob_stream(_bump(n, 123, 5.0, 0.98), _bump(n, 400, 8.0, 0.97)))
+    s = _bump(n, 150, 5.0, 0.99) + _bump(n, 400, 5.0, 0.99)
+    rms_n = np.where(np.arange(n) < 300, 5.0, 1.0)  # N larger at the first S, E at the second
+    picks = pick(_prob_stream(np.zeros(n), s, rms_n=rms_n, rms_e=2.0))
+    assert [p.waveform_id.channel_code for p in picks] == ["HHN", "HHE"]
+    # without the annotation's stats the probability channel is named, as before
+    bare = _prob_stream(np.zeros(n), s)
+    for tr in bare:
+        del tr.stats.source_channels
+    del bare[1].stats.horizontal_rms
+    assert {p.waveform_id.channel_code for p in pick(bare)} == {"GPD_S"}
+
+
+def test_open_triggers_dropped_by_default_or_marked():
+    """Issue 17 item 4.3: a trigger still on at the last sample (end of data or a gap) was a
+    pick at the last sample; one already on at the first sample is an edge too."""
+    n = 300
+    p = _bump(n, 150, 4.0, 0.99) + _bump(n, 297, 5.0, 0.99)  # the second is open at the end
+    s = _bump(n, 0, 5.0, 0.99)  # open at the start
+    closed = pick(_prob_stream(p, s))
+    assert [(x.phase_hint, x.time - START) for x in closed] == [("P", 15.0)]
+    marked = pick(_prob_stream(p, s), open_triggers="mark")
+    assert [(x.phase_hint, x.time - START) for x in marked] == [("S", 0.0), ("P", 15.0),
+                                                                 ("P", 29.7)]  # fmt: skip
+    assert [x.evaluation_status for x in marked] == ["preliminary", None, "preliminary"]
+    assert "trigger open at the start" in marked[0].comments[1].text
+    assert "trigger open at the end" in marked[2].comments[1].text
+    assert len(marked[1].comments) == 1
+    with pytest.raises(ValueError, match="open_triggers"):
+        pick(_prob_stream(p, s), open_triggers="keep")
+
+
+def test_picks_to_catalog_quakeml_roundtrip(tmp_path):
+    """Issue 17 item 4.7: channel codes, the probability as an sjax extra, an uncertainty,
+    method and creation info survive QuakeML."""
+    n = 600
+    probs = _prob_stream(_bump(n, 123, 5.0, 0.98), _bump(n, 400, 8.0, 0.97))
+    for tr in probs:
+        tr.stats.model_name = "gpd_v2"
+    picks = pick(probs)
+    p, s = picks
+    assert p.extra.probability == {"value": pytest.approx(0.98), "namespace": SJAX_NAMESPACE}
+    # half-width at half maximum of a Gaussian bump: 1.1774 sigma (5 and 8 samples at 10 Hz)
+    assert p.time_errors.uncertainty == pytest.approx(1.1774 * 0.5, abs=0.06)
+    assert s.time_errors.uncertainty == pytest.approx(1.1774 * 0.8, abs=0.06)
+    assert p.time_errors.confidence_level == pytest.approx(76.1, abs=0.05) == PICK_CONFIDENCE_LEVEL
+    assert p.method_id.id == "smi:local/sjax/detect/gpd_v2"
+    assert (p.creation_info.author, p.creation_info.version) == ("sjax", sjax.__version__)
     catalog = picks_to_catalog(picks)
     assert isinstance(catalog, Catalog) and len(catalog) == 1
     path = tmp_path / "picks.xml"
-    catalog.write(str(path), format="QUAKEML")
+    catalog.write(str(path), format="QUAKEML", nsmap={"sjax": SJAX_NAMESPACE})
+    assert "<sjax:probability>0.98" in path.read_text()
     back = obspy.read_events(str(path))
     got = back[0].picks
     assert len(got) == len(picks) == 2
@@ -236,6 +301,12 @@ def test_picks_to_catalog_quakeml_roundtrip(tmp_path):
             b.time, b.phase_hint, b.waveform_id, b.evaluation_mode
         )  # fmt: skip
         assert a.comments[0].text == b.comments[0].text
+        assert float(b.extra.probability.value) == pytest.approx(a.extra.probability.value)
+        assert b.extra.probability.namespace == SJAX_NAMESPACE
+        assert b.time_errors.uncertainty == pytest.approx(a.time_errors.uncertainty)
+        assert b.time_errors.confidence_level == pytest.approx(PICK_CONFIDENCE_LEVEL)
+        assert (b.method_id, b.creation_info) == (a.method_id, a.creation_info)
+    assert [b.waveform_id.channel_code for b in got] == ["HHZ", "HHE"]
 
 
 # --- real-data smoke test: ObsPy's bundled RJOB event ---------------------------------------------
@@ -252,8 +323,22 @@ def test_rjob_end_to_end(gpd_model, tmp_path):
         assert abs(tr.stats.endtime - (end - 2.0)) <= 0.1  # covers the data span minus 2 s ends
     data = np.stack([tr.data for tr in probs])
     np.testing.assert_allclose(data.sum(axis=0), 1.0, atol=1e-5)
+    for tr in probs:  # what pick needs to name the channels and the method
+        assert tr.stats.source_channels == {"Z": "EHZ", "N": "EHN", "E": "EHE"}
+        assert tr.stats.model_name == "gpd"
+    rms = probs.select(channel="GPD_S")[0].stats.horizontal_rms
+    assert [env.stats.channel for env in rms] == ["EHN", "EHE"]
+    assert all(env.stats.npts == probs[0].stats.npts for env in rms)
+    assert rms[0].stats.starttime == probs[0].stats.starttime
+    [(filtered, _)] = stream_to_segments(st)  # RMS over +-1 s around window centre 50 (7 s)
+    centre = 50 * 10 + 200
+    for row, env in zip(filtered[:2].astype(np.float64), rms):  # rows N, E
+        expect = np.sqrt(np.mean(row[centre - 100 : centre + 100] ** 2))
+        assert env.data[50] == pytest.approx(expect, rel=1e-4)
     picks = pick(probs, threshold_on=0.5, threshold_off=0.3)  # random weights: anything goes
     assert all(isinstance(x, Pick) and x.phase_hint in ("P", "S") for x in picks)
+    assert all(x.waveform_id.channel_code == "EHZ" for x in picks if x.phase_hint == "P")
+    assert all(x.waveform_id.channel_code in ("EHN", "EHE") for x in picks if x.phase_hint == "S")
     path = tmp_path / "rjob.xml"
     picks_to_catalog(picks).write(str(path), format="QUAKEML")
     assert len(obspy.read_events(str(path))[0].picks) == len(picks)

@@ -31,7 +31,7 @@ from sjax.detect.pretrained import gpd_training_set, pretrained
 
 @pytest.fixture(scope="module")
 def gpd():
-    return pretrained_gpd()
+    return pretrained_gpd("synthetic")
 
 
 def test_shipped_gpd_has_the_published_size_and_classifies_centred_windows(gpd):
