@@ -189,30 +189,6 @@ def test_laplace_with_trailing_padding_is_exact(cutoff):
     np.testing.assert_allclose(grad_p, grad, rtol=1e-9, atol=1e-12)
 
 
-def test_fit_state_space_pads_to_size_buckets():
-    # A new learning window with a similar number of events reuses the compiled programs
-    # (before: arrays of exactly n events, one compilation per n).
-    from sjax.aftershock import state_space
-
-    cat = simulate_catalog(jax.random.key(SEED), TRUE_PARAMS, TRUE_MU, start=0.0, end=3.0,
-                           reference_magnitude=MREF)  # fmt: skip
-    keep = np.asarray(cat.times) <= 0.2
-    n_first = int(keep.sum())
-    assert 60 < n_first < 250
-    first = Catalog(cat.times[:n_first], cat.magnitudes[:n_first], 0.0, 0.2)
-    second = Catalog(cat.times[: n_first - 40], cat.magnitudes[: n_first - 40], 0.0,
-                     float(cat.times[n_first - 40]))  # fmt: skip
-    kw = dict(reference_magnitude=MREF, n_band_samples=50, log_variance_grid=(-12.0, -6.0))
-    result = fit_state_space(first, **kw)
-    sizes = (state_space._hyper_objective._cache_size(), state_space._fit_joint._cache_size())
-    result_second = fit_state_space(second, **kw)
-    assert (state_space._hyper_objective._cache_size(),
-            state_space._fit_joint._cache_size()) == sizes  # fmt: skip
-    assert result.mu_at_events.shape == (n_first,) and result.mu_lower.shape == (n_first,)
-    assert result_second.n_events == n_first - 40
-    assert np.all(np.isfinite(np.asarray(result_second.unconstrained_standard_errors)))
-
-
 def test_laplace_with_cutoff_matches_dense():
     # With a catalogue cut the likelihood is not concave in μ everywhere: exact Newton where
     # −H is positive definite, clamped curvature elsewhere; the mode and value stay exact.
@@ -272,12 +248,22 @@ TRUE_MU = LogLinearMu(*f64(4.0, 0.4, 0.02))
 SEED = 6
 
 
-def test_fit_state_space_recovers_synthetic_catalogue():
+@pytest.fixture(scope="module")
+def synthetic_catalogue():
     cat = simulate_catalog(jax.random.key(SEED), TRUE_PARAMS, TRUE_MU, start=0.0, end=3.0,
                            reference_magnitude=MREF)  # fmt: skip
     assert 1000 <= cat.n_events <= 2500
-    result = fit_state_space(cat, reference_magnitude=MREF, key=jax.random.key(0),
-                             n_band_samples=500)  # fmt: skip
+    return cat
+
+
+@pytest.fixture(scope="module")
+def synthetic_fit(synthetic_catalogue):
+    return fit_state_space(synthetic_catalogue, reference_magnitude=MREF, key=jax.random.key(0),
+                           n_band_samples=500)  # fmt: skip
+
+
+def test_fit_state_space_recovers_synthetic_catalogue(synthetic_catalogue, synthetic_fit):
+    cat, result = synthetic_catalogue, synthetic_fit
     assert result.converged
     assert result.unconstrained_names == STATE_SPACE_NAMES
     assert result.unconstrained_names[:5] == ("log_k", "log_c", "p", "log_b", "log_sigma")
@@ -318,6 +304,25 @@ def test_fit_state_space_recovers_synthetic_catalogue():
     np.testing.assert_allclose(result.mu_at_events, result.mu_smooth + result.unconstrained[5],
                                atol=1e-12)  # fmt: skip
 
+
+
+def test_fit_state_space_pads_to_size_buckets(synthetic_catalogue, synthetic_fit):
+    # A shorter learning window with a similar number of events (same size bucket) reuses the
+    # compiled programs (before: arrays of exactly n events, one compilation per n).
+    from sjax.aftershock import state_space
+    from sjax.aftershock.fit import _padded_size
+
+    cat, n = synthetic_catalogue, synthetic_catalogue.n_events
+    bucket = _padded_size(n)
+    m = max(bucket - 255, n - 40)
+    assert m < n and _padded_size(m) == bucket
+    shorter = Catalog(cat.times[:m], cat.magnitudes[:m], 0.0, float(cat.times[m]))
+    sizes = (state_space._hyper_objective._cache_size(), state_space._fit_joint._cache_size())
+    result = fit_state_space(shorter, reference_magnitude=MREF, n_band_samples=500)
+    assert (state_space._hyper_objective._cache_size(),
+            state_space._fit_joint._cache_size()) == sizes  # fmt: skip
+    assert synthetic_fit.mu_at_events.shape == (n,) and result.mu_lower.shape == (m,)
+    assert result.n_events == m and result.converged
 
 def test_piecewise_constant_mu_convention():
     mu_fn = PiecewiseConstantMu(jnp.asarray([0.1, 0.5, 1.0]), jnp.asarray([3.0, 2.5, 2.0]))
