@@ -134,16 +134,7 @@ def second_difference_precision(n: int, dtype=None) -> jax.Array:
     n = int(n)
     if n < 3:
         raise ValueError(f"n={n}: the second-difference prior needs at least 3 points")
-    diag = np.zeros(n)
-    diag[:-2] += 1.0
-    diag[1:-1] += 4.0
-    diag[2:] += 1.0
-    sub1 = np.zeros(n)
-    sub1[1:-1] -= 2.0
-    sub1[2:] -= 2.0
-    sub2 = np.zeros(n)
-    sub2[2:] = 1.0
-    return jnp.asarray(np.stack([diag, sub1, sub2]), dtype=dtype or jnp.result_type(float))
+    return _event_precision_bands(n, n, dtype or jnp.result_type(float))
 
 
 def second_difference_matvec(x: jax.Array) -> jax.Array:
@@ -155,10 +146,7 @@ def second_difference_matvec(x: jax.Array) -> jax.Array:
     Returns:
         ``(n,)`` vector.
     """
-    d = x[2:] - 2.0 * x[1:-1] + x[:-2]
-    zero = jnp.zeros((2,), x.dtype)
-    return (jnp.concatenate([d, zero]) - 2.0 * jnp.concatenate([zero[:1], d, zero[:1]])
-            + jnp.concatenate([zero, d]))  # fmt: skip
+    return _event_second_difference_matvec(x, x.shape[0])
 
 
 def _event_precision_bands(n_events: jax.Array, size: int, dtype) -> jax.Array:

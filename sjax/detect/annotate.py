@@ -61,6 +61,7 @@ from obspy.signal.trigger import trigger_onset
 from scipy.signal import detrend
 
 import sjax
+from sjax.detect.eqt import EQTransformer
 from sjax.detect.gpd import CLASSES, COMPONENTS, SAMPLING_RATE, WINDOW_SAMPLES, predict_proba
 
 __all__ = [
@@ -451,12 +452,43 @@ def _window_probabilities(graphdef, state, data: np.ndarray, stride: int, batch_
     return out
 
 
-def _window_rms(row: np.ndarray, stride: int, m: int) -> np.ndarray:
-    """RMS of ``row`` over ± `_RMS_HALF_WINDOW` s around each of the ``m`` window centres."""
+def _rms_around(row: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """RMS of a 100 Hz ``row`` over ± `_RMS_HALF_WINDOW` s around each of ``centres`` (sample
+    indices; the interval is clipped at the ends of ``row``)."""
     half = int(round(_RMS_HALF_WINDOW * SAMPLING_RATE))
     energy = np.concatenate([[0.0], np.cumsum(np.asarray(row, np.float64) ** 2)])
-    lo = np.arange(m) * stride + WINDOW_SAMPLES // 2 - half
-    return np.sqrt((energy[lo + 2 * half] - energy[lo]) / (2 * half)).astype(np.float32)
+    lo = np.clip(centres - half, 0, row.size - 1)
+    hi = np.clip(centres + half, lo + 1, row.size)
+    return np.sqrt((energy[hi] - energy[lo]) / (hi - lo)).astype(np.float32)
+
+
+def _segment_traces(
+    stats, starttime, sampling_rate: float, probabilities: np.ndarray, names, model_name: str,
+    channels: dict[str, str], horizontal_rms: dict[str, np.ndarray],
+) -> list[obspy.Trace]:  # fmt: skip
+    """One segment's probability traces (row k of ``probabilities`` as channel ``names[k]``)
+    with the codes of ``stats`` and the stats `pick` reads: ``model_name``,
+    ``source_channels`` and, on the ``*_S`` trace, ``horizontal_rms`` (a `Stream` of the N and
+    E rows of ``horizontal_rms``, named by their input channels)."""
+    header = {"network": stats.network, "station": stats.station, "location": stats.location,
+              "sampling_rate": sampling_rate, "starttime": starttime}  # fmt: skip
+    traces = []
+    for row, name in zip(probabilities, names):
+        tr = obspy.Trace(np.ascontiguousarray(row), header=dict(header, channel=name))
+        tr.stats.model_name = model_name
+        tr.stats.source_channels = AttribDict(channels)
+        if name.endswith("_S"):
+            tr.stats.horizontal_rms = obspy.Stream([
+                obspy.Trace(horizontal_rms[comp], header=dict(header, channel=channels[comp]))
+                for comp in ("N", "E")
+            ])  # fmt: skip
+        traces.append(tr)
+    return traces
+
+
+def _by_channel(traces: list[obspy.Trace], names) -> obspy.Stream:
+    """``traces`` ordered by channel (``names`` order), segments in time order within each."""
+    return obspy.Stream(sorted(traces, key=lambda tr: names.index(tr.stats.channel)))
 
 
 def _validated_model_name(model_name) -> str:
@@ -511,8 +543,6 @@ def annotate(
         ValueError: bad ``stride``/``batch_size``/``model_name``, no common segment of 400
             samples (``npts``), or any error of `stream_to_segments`.
     """
-    from sjax.detect.eqt import EQTransformer
-
     if isinstance(model, EQTransformer):
         from sjax.detect.eqt_annotate import annotate_eqt
 
@@ -533,29 +563,17 @@ def annotate(
                          f"{longest} samples at {SAMPLING_RATE:g} Hz, shorter than one "
                          f"{WINDOW_SAMPLES}-sample window")  # fmt: skip
     graphdef, state = nnx.split(model)
-    ref = stream[0].stats
-    by_channel: dict[str, list[obspy.Trace]] = {channel: [] for channel in PROBABILITY_CHANNELS}
+    traces = []
     for data, start in segments:
         if data.shape[1] < WINDOW_SAMPLES:
             continue
         out = _window_probabilities(graphdef, state, data, stride, batch_size)
-        header = {
-            "network": ref.network, "station": ref.station, "location": ref.location,
-            "sampling_rate": SAMPLING_RATE / stride,
-            "starttime": start + (WINDOW_SAMPLES // 2) / SAMPLING_RATE,
-        }  # fmt: skip
-        for c, channel in enumerate(PROBABILITY_CHANNELS):
-            tr = obspy.Trace(np.ascontiguousarray(out[:, c]), header=dict(header, channel=channel))
-            tr.stats.model_name = model_name
-            tr.stats.source_channels = AttribDict(channels)
-            by_channel[channel].append(tr)
-        rms = obspy.Stream()
-        for comp in ("N", "E"):
-            row = data[COMPONENTS.index(comp)]
-            rms.append(obspy.Trace(_window_rms(row, stride, out.shape[0]),
-                                   header=dict(header, channel=channels[comp])))  # fmt: skip
-        by_channel[PROBABILITY_CHANNELS[1]][-1].stats.horizontal_rms = rms
-    return obspy.Stream([tr for channel in PROBABILITY_CHANNELS for tr in by_channel[channel]])
+        centres = np.arange(out.shape[0]) * stride + WINDOW_SAMPLES // 2
+        rms = {comp: _rms_around(data[COMPONENTS.index(comp)], centres) for comp in ("N", "E")}
+        traces += _segment_traces(stream[0].stats, start + centres[0] / SAMPLING_RATE,
+                                  SAMPLING_RATE / stride, out.T, PROBABILITY_CHANNELS,
+                                  model_name, channels, rms)  # fmt: skip
+    return _by_channel(traces, PROBABILITY_CHANNELS)
 
 
 def _half_width(prob: np.ndarray, idx: int, delta: float) -> float:

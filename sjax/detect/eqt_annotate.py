@@ -21,9 +21,15 @@ from __future__ import annotations
 import numpy as np
 import obspy
 from flax import nnx
-from obspy.core.util import AttribDict
 
-from sjax.detect.annotate import Prefilter, _segments, _validated_model_name
+from sjax.detect.annotate import (
+    Prefilter,
+    _by_channel,
+    _rms_around,
+    _segment_traces,
+    _segments,
+    _validated_model_name,
+)
 from sjax.detect.eqt import (
     EQT_BANDPASS,
     EQT_COMPONENTS,
@@ -48,7 +54,6 @@ EQT_TRIGGER_OFF = 0.05
 """Trigger-off probability of `pick` for EQTransformer (half of `EQT_TRIGGER_ON`)."""
 
 _MIN_SAMPLES = 1000  # 10 s: shorter stretches are not annotated
-_RMS_HALF_WINDOW = 100  # samples (1 s): horizontal RMS around each sample, for S channels
 
 
 def _window_starts(n: int, stride: int) -> np.ndarray:
@@ -79,15 +84,6 @@ def _segment_probabilities(model, data: np.ndarray, stride: int, batch_size: int
             window = out[:, start : start + EQT_WINDOW_SAMPLES]
             np.maximum(window, probabilities[j].T, out=window)
     return out[:, :n]
-
-
-def _moving_rms(row: np.ndarray) -> np.ndarray:
-    """RMS of ``row`` over ± `_RMS_HALF_WINDOW` samples around each sample (clipped at ends)."""
-    energy = np.concatenate([[0.0], np.cumsum(np.asarray(row, np.float64) ** 2)])
-    index = np.arange(row.size)
-    lo = np.maximum(index - _RMS_HALF_WINDOW, 0)
-    hi = np.minimum(index + _RMS_HALF_WINDOW + 1, row.size)
-    return np.sqrt((energy[hi] - energy[lo]) / (hi - lo)).astype(np.float32)
 
 
 def annotate_eqt(
@@ -133,23 +129,13 @@ def annotate_eqt(
         raise ValueError(f"npts: the longest stretch covered by all three components has "
                          f"{longest} samples at {EQT_SAMPLING_RATE:g} Hz; EQTransformer needs "
                          f"{_MIN_SAMPLES} (10 s)")  # fmt: skip
-    ref = stream[0].stats
-    by_channel: dict[str, list[obspy.Trace]] = {channel: [] for channel in EQT_CHANNELS}
+    traces = []
     for data, start in segments:
         if data.shape[1] < _MIN_SAMPLES:
             continue
         out = _segment_probabilities(model, data, int(stride), int(batch_size))
-        header = {"network": ref.network, "station": ref.station, "location": ref.location,
-                  "sampling_rate": EQT_SAMPLING_RATE, "starttime": start}  # fmt: skip
-        for c, channel in enumerate(EQT_CHANNELS):
-            tr = obspy.Trace(np.ascontiguousarray(out[c]), header=dict(header, channel=channel))
-            tr.stats.model_name = model_name
-            tr.stats.source_channels = AttribDict(channels)
-            by_channel[channel].append(tr)
-        rms = obspy.Stream([
-            obspy.Trace(_moving_rms(data[EQT_COMPONENTS.index(comp)]),
-                        header=dict(header, channel=channels[comp]))
-            for comp in ("N", "E")
-        ])  # fmt: skip
-        by_channel["EQT_S"][-1].stats.horizontal_rms = rms
-    return obspy.Stream([tr for channel in EQT_CHANNELS for tr in by_channel[channel]])
+        samples = np.arange(data.shape[1])
+        rms = {comp: _rms_around(data[EQT_COMPONENTS.index(comp)], samples) for comp in ("N", "E")}
+        traces += _segment_traces(stream[0].stats, start, EQT_SAMPLING_RATE, out, EQT_CHANNELS,
+                                  model_name, channels, rms)  # fmt: skip
+    return _by_channel(traces, EQT_CHANNELS)
