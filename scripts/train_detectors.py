@@ -22,10 +22,15 @@ from sjax.detect.train import save_weights
 
 RECIPES = {
     "gpd": lambda key, quick: pretrained.train_gpd(
-        key, n_records=600 if quick else 150000, epochs=2 if quick else 6
+        key, n_records=200 if quick else 20000, epochs=1 if quick else 3
     ),
     "tremor_resnet": lambda key, quick: pretrained.train_tremor_resnet(
         key, n_pages=40 if quick else 1500, epochs=2 if quick else 8
+    ),
+    # the published weights fine-tuned on the same synthetics (not shipped: a comparison)
+    "gpd_from_ross2018": lambda key, quick: pretrained.train_gpd(
+        key, n_records=200 if quick else 12000, epochs=1,
+        learning_rate=3e-4, init="ross2018",
     ),
 }
 

@@ -594,7 +594,7 @@ def _add_detect_parser(commands) -> argparse.ArgumentParser:
                         "gpd-synthetic: GPD trained on sjax's synthetics")  # fmt: skip
     parser.add_argument("--threshold-on", type=float, default=None,
                         help="trigger-on probability (default: the model's, 0.95 for gpd, 0.1 "
-                        "for eqt, 0.99 for gpd-synthetic)")  # fmt: skip
+                        "for eqt, 0.96 for gpd-synthetic)")  # fmt: skip
     parser.add_argument("--threshold-off", type=float, default=None,
                         help="trigger-off probability (default: the model's, 0.1 for gpd and "
                         "gpd-synthetic, 0.05 for eqt)")  # fmt: skip

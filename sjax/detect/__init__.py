@@ -14,7 +14,8 @@ The science: Ross et al. (2018, BSSA 108:2894), Kaneko et al. (2021, LNCS 12705:
   QuakeML) and pick scoring (`score_picks`); ``sjax detect`` (`sjax.detect.pipeline`);
 - **synthetic waveforms**: local earthquakes with P and S (`synthetic_records`, cut into GPD
   windows by `gpd_training_windows`; continuous records with known onsets,
-  `synthetic_continuous`), tremor and teleseisms (`tremor_waveforms`, `teleseism_waveforms`,
+  `synthetic_continuous`; soft-labelled GPD training windows with S − P 0.3–30 s, overlapping
+  events and real noise, `sjax.detect.gpd_training` and `sjax.detect.real_noise`), tremor and teleseisms (`tremor_waveforms`, `teleseism_waveforms`,
   three-class records `event_class_records`);
 - **drum-record images**: synthetic pages with tremor masks (`drum_pages`, `page_crops`,
   `split_by_page`) and helicorder rendering of real traces (`helicorder_image`);

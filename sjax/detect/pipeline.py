@@ -55,7 +55,7 @@ DETECT_MODELS: dict[str, DetectModel] = {
     "eqt": DetectModel("EQTransformer with the published weights of Mousavi et al. (2020)",
                        pretrained_eqt, "eqt_mousavi2020", EQT_TRIGGER_ON, EQT_TRIGGER_OFF),
     "gpd-synthetic": DetectModel("GPD trained by sjax on its own synthetic records (a start for "
-                                 "transfer learning; misses real P onsets)",
+                                 "training and transfer learning)",
                                  lambda: pretrained_gpd("synthetic"), "gpd_synthetic",
                                  GPD_TRIGGER_ON, 0.1),
 }  # fmt: skip
@@ -206,7 +206,7 @@ def detect_stream(
             ``detect.json``.
         threshold_on, threshold_off: trigger thresholds of `pick`; default the model's
             (`DETECT_MODELS`: 0.95 / 0.1 for the published GPD, 0.1 / 0.05 for EQTransformer,
-            0.99 / 0.1 for the synthetic GPD).
+            0.96 / 0.1 for the synthetic GPD).
         model: a name of `DETECT_MODELS` (default ``"gpd"``, the published GPD weights), or a
             `GPD` / `EQTransformer` module (thresholds default to the published model's of
             that kind).

@@ -146,6 +146,7 @@ def synthetic_records(
     snr: float | jax.Array = 10.0,
     p_onset: tuple[float, float] = (6.0, 12.0),
     s_minus_p: tuple[float, float] = (2.5, 10.0),
+    s_minus_p_scale: str = "linear",
     corner_frequency: tuple[float, float] = (2.0, 8.0),
     t_star_p: tuple[float, float] = (0.005, 0.03),
     incidence: tuple[float, float] = (5.0, 40.0),
@@ -170,6 +171,8 @@ def synthetic_records(
         snr: amplitude SNR (`measure_snr`), scalar or ``(n,)``; must be > 0.
         p_onset: range of P onset times in s after the first sample.
         s_minus_p: range of S − P times in s (> 0).
+        s_minus_p_scale: ``"linear"`` draws S − P uniformly, ``"log"`` log-uniformly (as many
+            records with 0.3–3 s as with 3–30 s).
         corner_frequency: range of the P corner frequency f_c in Hz (S uses f_c / 1.5).
         t_star_p: range of the P attenuation t* in s (S uses 4 t*).
         incidence: range of incidence angles at the station in degrees from vertical, in [0, 90].
@@ -196,6 +199,8 @@ def synthetic_records(
         raise ValueError(f"sampling_rate={sampling_rate} Hz must be positive and finite")
     p_lo, p_hi = _check_range("p_onset", p_onset, strict=False)
     sp_lo, sp_hi = _check_range("s_minus_p", s_minus_p)
+    if s_minus_p_scale not in ("linear", "log"):
+        raise ValueError(f"s_minus_p_scale={s_minus_p_scale!r} must be 'linear' or 'log'")
     fc_lo, fc_hi = _check_range("corner_frequency", corner_frequency)
     ts_lo, ts_hi = _check_range("t_star_p", t_star_p, strict=False)
     inc_lo, inc_hi = _check_range("incidence", incidence, strict=False)
@@ -228,7 +233,8 @@ def synthetic_records(
         ratio_lo, ratio_hi, decay_lo, decay_hi, coda_ratio, noise_exponent, noise_corner,
     )
     signal, noise, p_index, s_index = _generate(
-        key, snr, tuple(float(v) for v in ranges), n=int(n), n_samples=int(n_samples)
+        key, snr, tuple(float(v) for v in ranges), n=int(n), n_samples=int(n_samples),
+        log_s_minus_p=s_minus_p_scale == "log",
     )
     signal, noise = signal.astype(dtype), noise.astype(dtype)
     return SyntheticRecords(
@@ -252,8 +258,8 @@ def _coloured_noise(key, shape, n_samples, dt, exponent, corner):
     return noise - jnp.mean(noise, axis=-1, keepdims=True)
 
 
-@functools.partial(jax.jit, static_argnames=("n", "n_samples"))
-def _generate(key, snr, ranges, *, n: int, n_samples: int):
+@functools.partial(jax.jit, static_argnames=("n", "n_samples", "log_s_minus_p"))
+def _generate(key, snr, ranges, *, n: int, n_samples: int, log_s_minus_p: bool = False):
     """The numerical core of `synthetic_records` (arguments already validated)."""
     (
         sampling_rate, p_lo, p_hi, sp_lo, sp_hi, fc_lo, fc_hi, ts_lo, ts_hi, inc_lo, inc_hi,
@@ -263,8 +269,10 @@ def _generate(key, snr, ranges, *, n: int, n_samples: int):
     u = lambda k, lo, hi: jax.random.uniform(k, (n,), minval=lo, maxval=hi)  # noqa: E731
     dt = 1.0 / sampling_rate
     p_index = jnp.round(u(keys[0], p_lo, p_hi) * sampling_rate).astype(jnp.int32)
+    s_minus_p = (jnp.exp(u(keys[1], jnp.log(sp_lo), jnp.log(sp_hi))) if log_s_minus_p
+                 else u(keys[1], sp_lo, sp_hi))  # fmt: skip
     s_index = p_index + jnp.maximum(
-        1, jnp.round(u(keys[1], sp_lo, sp_hi) * sampling_rate).astype(jnp.int32)
+        1, jnp.round(s_minus_p * sampling_rate).astype(jnp.int32)
     )
     corner_p = u(keys[2], fc_lo, fc_hi)
     t_star = u(keys[3], ts_lo, ts_hi)
@@ -329,7 +337,6 @@ def _generate(key, snr, ranges, *, n: int, n_samples: int):
     noise = noise * (unit_snr / snr)[:, None, None]
 
     return signal, noise, p_index, s_index
-
 
 
 def gpd_training_windows(

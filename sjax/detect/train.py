@@ -3,8 +3,9 @@ stopping, checkpoints without pickle, and partial fine-tuning by NNX filters.
 
 Every detector is an NNX module returning logits ``(batch, n_classes)``; data are ``(inputs,
 labels)`` pairs where ``inputs`` is an array or a tuple of arrays passed positionally to the model
-(``model(*inputs)``) and ``labels`` are integer classes ``(n,)``. The loss is softmax
-cross-entropy, optionally class-weighted.
+(``model(*inputs)``) and ``labels`` are integer classes ``(n,)`` or soft labels ``(n, n_classes)``
+(class probabilities per example, e.g. Gaussian phase labels). The loss is softmax
+cross-entropy, optionally class-weighted; accuracy compares the arg-max of logits and labels.
 
 - `fit`: epochs of shuffled mini-batches (the last incomplete batch is dropped, so one compiled
   step serves the whole run) with AdamW under a warm-up + cosine learning-rate schedule,
@@ -96,11 +97,19 @@ def _as_tuple(inputs) -> tuple:
     return tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
 
 
+def _cross_entropy(logits, labels):
+    """Per-example cross-entropy and hard classes, for integer ``(n,)`` or soft ``(n, c)``
+    labels (the branch is on the static rank)."""
+    if labels.ndim == 2:
+        return optax.softmax_cross_entropy(logits, labels), jnp.argmax(labels, axis=-1)
+    return optax.softmax_cross_entropy_with_integer_labels(logits, labels), labels
+
+
 def _loss(model, inputs, labels, weights):
     logits = model(*inputs)
-    losses = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
+    losses, classes = _cross_entropy(logits, labels)
     loss = jnp.sum(weights * losses) / jnp.sum(weights)
-    accuracy = jnp.mean(jnp.argmax(logits, axis=-1) == labels)
+    accuracy = jnp.mean(jnp.argmax(logits, axis=-1) == classes)
     return loss, accuracy
 
 
@@ -112,7 +121,7 @@ def train_step(model, optimizer, inputs, labels, weights, *, wrt=nnx.Param):
         model: the module (training mode).
         optimizer: `make_optimizer` output for ``model`` with the same ``wrt``.
         inputs: tuple of arrays with leading axis ``batch``.
-        labels: ``(batch,)`` int classes.
+        labels: ``(batch,)`` int classes or ``(batch, n_classes)`` soft labels.
         weights: ``(batch,)`` per-example loss weights.
         wrt: the NNX filter of trainable variables (static).
 
@@ -128,8 +137,8 @@ def train_step(model, optimizer, inputs, labels, weights, *, wrt=nnx.Param):
 @nnx.jit
 def _eval_batch(model, inputs, labels, valid):
     logits = model(*inputs)
-    losses = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
-    correct = jnp.argmax(logits, axis=-1) == labels
+    losses, classes = _cross_entropy(logits, labels)
+    correct = jnp.argmax(logits, axis=-1) == classes
     return jnp.sum(jnp.where(valid, losses, 0.0)), jnp.sum(valid & correct)
 
 
@@ -142,9 +151,13 @@ def _check_data(data, name: str):
     if not isinstance(data, (tuple, list)) or len(data) != 2:
         raise TypeError(f"{name} must be an (inputs, labels) pair")
     inputs, labels = _as_tuple(data[0]), np.asarray(data[1])
-    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"{name} labels must be a 1-D integer array, got {labels.dtype} "
-                         f"{labels.shape}")  # fmt: skip
+    hard = labels.ndim == 1 and np.issubdtype(labels.dtype, np.integer)
+    soft = labels.ndim == 2 and np.issubdtype(labels.dtype, np.floating)
+    if not (hard or soft):
+        raise ValueError(f"{name} labels must be a 1-D integer array or a 2-D float array of "
+                         f"class probabilities, got {labels.dtype} {labels.shape}")  # fmt: skip
+    if soft and not (np.all(labels >= 0) and np.allclose(labels.sum(axis=1), 1.0, atol=1e-4)):
+        raise ValueError(f"{name} soft labels must be non-negative and sum to 1 per row")
     n = labels.shape[0]
     for i, x in enumerate(inputs):
         if np.shape(x)[:1] != (n,):
@@ -204,6 +217,13 @@ def predict_logits(model: nnx.Module, inputs, *, batch_size: int = 256) -> np.nd
     return np.concatenate(out)
 
 
+def _example_weights(weights_per_class, labels):
+    """Loss weight per example: its class's weight, or the label-weighted mean for soft labels."""
+    if labels.ndim == 2:
+        return (labels @ weights_per_class).astype(np.float32)
+    return weights_per_class[labels]
+
+
 def _replicate(tree, mesh):
     return jax.device_put(tree, NamedSharding(mesh, PartitionSpec()))
 
@@ -232,7 +252,8 @@ def fit(
     Args:
         model: NNX module mapping ``*inputs`` to logits ``(batch, n_classes)``.
         train: ``(inputs, labels)``; inputs an array or tuple of arrays with leading axis ``n``
-            (host numpy is fine: batches are transferred as they are used), labels ``(n,)`` int.
+            (host numpy is fine: batches are transferred as they are used), labels ``(n,)`` int
+            or ``(n, n_classes)`` soft labels (rows sum to 1).
         validation: optional ``(inputs, labels)`` evaluated (inference mode) after every epoch.
         key: ``jax.random`` key for shuffling and ``augment``.
         epochs: maximum number of passes over ``train``.
@@ -247,7 +268,7 @@ def fit(
             training batch.
         class_weights: optional ``(n_classes,)`` loss weights.
         mesh: optional 1-D device mesh (`sjax.shard.batch_mesh`); batches are split over it.
-        progress: show a tqdm bar over epochs with the latest metrics.
+        progress: show a tqdm bar over the run's batches with the latest epoch's metrics.
         checkpoint_dir: if given, the state after each epoch is written to
             ``checkpoint_dir/checkpoint.msgpack`` and a later call with the same arguments resumes
             from it (same batches and results as an uninterrupted run).
@@ -282,9 +303,9 @@ def fit(
     weights_per_class = None
     if class_weights is not None:
         weights_per_class = np.asarray(class_weights, np.float32)
-        if weights_per_class.ndim != 1 or np.any(weights_per_class < 0) or labels.max() >= len(
-            weights_per_class
-        ):
+        n_classes = labels.shape[1] if labels.ndim == 2 else labels.max() + 1
+        if (weights_per_class.ndim != 1 or np.any(weights_per_class < 0)
+                or n_classes > len(weights_per_class)):  # fmt: skip
             raise ValueError("class_weights must be non-negative, one per class")
     history = History([], [], [], [], [], 0)
     best_state, best_loss, start_epoch = None, math.inf, 0
@@ -297,16 +318,16 @@ def fit(
     batch_sharding = None if mesh is None else NamedSharding(mesh, PartitionSpec(AXIS))
     augment_fn = None if augment is None else jax.jit(augment)
 
-    epochs_iter = range(start_epoch, int(epochs))
     bar = None
-    if progress:
+    if progress:  # one bar over all batches of the run: long epochs show their progress
         from tqdm.auto import tqdm
 
-        bar = tqdm(epochs_iter, desc="training", unit="epoch", initial=start_epoch,
-                   total=int(epochs))  # fmt: skip
-        epochs_iter = bar
+        bar = tqdm(desc="training", unit="batch", initial=start_epoch * steps_per_epoch,
+                   total=int(epochs) * steps_per_epoch)  # fmt: skip
     waited = len(history.val_loss) - 1 - history.best_epoch if history.val_loss else 0
-    for epoch in epochs_iter:
+    for epoch in range(start_epoch, int(epochs)):
+        if bar is not None:
+            bar.set_description(f"epoch {epoch + 1}/{int(epochs)}")
         epoch_key = jax.random.fold_in(key, epoch)
         order = np.asarray(jax.random.permutation(jax.random.fold_in(epoch_key, 0), n))
         losses, accuracies = [], []
@@ -317,12 +338,14 @@ def fit(
                 batch = tuple(augment_fn(jax.random.fold_in(epoch_key, step + 1), batch))
             batch_labels = jnp.asarray(labels[index])
             w = (jnp.ones(batch_size, jnp.float32) if weights_per_class is None
-                 else jnp.asarray(weights_per_class[labels[index]]))  # fmt: skip
+                 else jnp.asarray(_example_weights(weights_per_class, labels[index])))  # fmt: skip
             if batch_sharding is not None:
                 batch, batch_labels, w = jax.device_put((batch, batch_labels, w), batch_sharding)
             loss, accuracy = train_step(model, optimizer, batch, batch_labels, w, wrt=wrt)
             losses.append(loss)
             accuracies.append(accuracy)
+            if bar is not None:
+                bar.update(1)
         history.train_loss.append(float(np.mean(jax.device_get(losses))))
         history.train_accuracy.append(float(np.mean(jax.device_get(accuracies))))
         history.learning_rate.append(float(schedule((epoch + 1) * steps_per_epoch)))

@@ -26,7 +26,8 @@ from sjax.detect import (
     score_picks,
     synthetic_continuous,
 )
-from sjax.detect.pretrained import gpd_training_set, pretrained
+from sjax.detect.gpd_training import gpd_training_set
+from sjax.detect.pretrained import pretrained, train_gpd
 
 
 @pytest.fixture(scope="module")
@@ -34,12 +35,13 @@ def gpd():
     return pretrained_gpd("synthetic")
 
 
-def test_shipped_gpd_has_the_published_size_and_classifies_centred_windows(gpd):
+def test_shipped_gpd_has_the_published_size_and_classifies_training_like_windows(gpd):
     assert count_parameters(gpd) == 1_741_003
     windows, labels = gpd_training_set(jax.random.key(99), 40, snr=(5.0, 30.0))
     top = predict_logits(gpd, windows).argmax(axis=1)
-    for c, name in enumerate(CLASSES):  # P-centred windows are called P, and so on
-        assert np.mean(top[labels == c] == c) >= 0.95, name
+    for c, name in enumerate(CLASSES):  # windows centred on P are called P, and so on
+        clear = labels[:, c] >= 0.95
+        assert clear.sum() >= 20 and np.mean(top[clear] == c) >= 0.9, name
 
 
 def continuous_scores(model, seconds, seed):
@@ -86,3 +88,16 @@ def test_shipped_tremor_resnet_on_held_out_pages():
 def test_missing_weights_name_the_script():
     with pytest.raises(ValueError, match="train_detectors.py"):
         pretrained("no_such_model", pretrained_gpd())
+
+
+def test_train_gpd_fine_tunes_the_published_weights():
+    # a vanishing learning rate: the fine-tuned parameters are the published ones (batch-norm
+    # statistics adapt in training mode, so only nnx.Param is compared)
+    model, history = train_gpd(jax.random.key(4), n_records=6, epochs=1, batch_size=32,
+                               learning_rate=1e-12, init="ross2018", progress=False)  # fmt: skip
+    published = nnx.state(pretrained_gpd("ross2018"), nnx.Param)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9),
+                 nnx.state(model, nnx.Param), published)  # fmt: skip
+    assert len(history.val_loss) == 1 and np.isfinite(history.val_loss[0])
+    with pytest.raises(ValueError, match="unknown GPD weights"):
+        train_gpd(jax.random.key(4), n_records=6, epochs=1, batch_size=32, init="nope")

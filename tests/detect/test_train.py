@@ -159,3 +159,36 @@ def test_bad_data_is_named(data):
         fit(Tiny(nnx.Rngs(0)), (x[:-1], y), key=jax.random.key(0))
     with pytest.raises(TypeError, match="pair"):
         fit(Tiny(nnx.Rngs(0)), x, key=jax.random.key(0))
+
+
+def test_one_hot_soft_labels_train_exactly_like_integer_labels(data):
+    (x, y), (vx, vy) = data
+    one_hot = lambda labels: np.eye(2, dtype=np.float32)[labels]  # noqa: E731
+    runs = [fit(Tiny(nnx.Rngs(0)), (x, labels), (vx, val), key=jax.random.key(8), epochs=2,
+                batch_size=64, class_weights=[1.0, 3.0])  # fmt: skip
+            for labels, val in ((y, vy), (one_hot(y), one_hot(vy)))]
+    (hard_model, hard), (soft_model, soft) = runs
+    np.testing.assert_allclose(soft.train_loss, hard.train_loss, rtol=1e-5)
+    np.testing.assert_allclose(soft.val_loss, hard.val_loss, rtol=1e-5)
+    assert soft.val_accuracy == hard.val_accuracy
+    np.testing.assert_allclose(predict_logits(soft_model, vx), predict_logits(hard_model, vx),
+                               rtol=1e-4, atol=1e-5)  # fmt: skip
+
+
+def test_soft_label_loss_reaches_the_label_entropy():
+    # every example carries the label (0.7, 0.3): its cross-entropy is bounded below by the
+    # label's entropy H = 0.6109 nats, reached when softmax(logits) = (0.7, 0.3)
+    x = np.asarray(jax.random.normal(jax.random.key(9), (512, 8)), np.float32)
+    labels = np.tile(np.array([[0.7, 0.3]], np.float32), (512, 1))
+    _, history = fit(Tiny(nnx.Rngs(1)), (x, labels), key=jax.random.key(10), epochs=8,
+                     batch_size=64, learning_rate=1e-2)  # fmt: skip
+    entropy = -(0.7 * np.log(0.7) + 0.3 * np.log(0.3))
+    assert history.train_loss[0] > entropy + 0.01  # it starts away from the optimum
+    assert entropy - 1e-6 <= history.train_loss[-1] <= entropy + 0.01
+
+
+def test_bad_soft_labels_are_named(data):
+    (x, _), _ = data
+    bad = np.full((len(x), 2), 0.6, np.float32)  # rows sum to 1.2
+    with pytest.raises(ValueError, match="sum to 1"):
+        fit(Tiny(nnx.Rngs(0)), (x, bad), key=jax.random.key(0))

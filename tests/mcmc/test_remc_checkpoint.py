@@ -49,6 +49,12 @@ SCRIPT = textwrap.dedent('''
 
 
     if __name__ == "__main__":
+        import signal
+
+        # a background parent (nohup, `cmd &`) may start us with SIGINT ignored: restore Python's
+        # KeyboardInterrupt handler, which the test's SIGINT must reach
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
         def report(done, total):
             print(f"chunk {done}/{total}", flush=True)
             if done >= 400:
