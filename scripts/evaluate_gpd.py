@@ -52,7 +52,8 @@ def main(argv=None) -> dict:
     noise_probs = annotate(model, noise.stream)
     result = {"events": len(events.p_times), "s_minus_p": s_minus_p}
     triggers = [GPD_TRIGGER_ON] + [float(v) for v in args.triggers.split(",")]
-    for on, off in ((on, 0.1) for on in dict.fromkeys(triggers)):
+    off = 0.1
+    for on in dict.fromkeys(triggers):
         scores = score_picks(pick(event_probs, threshold_on=on, threshold_off=off),
                              events.p_times, events.s_times)  # fmt: skip
         result[f"trigger {on}/{off}"] = {

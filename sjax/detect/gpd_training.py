@@ -36,6 +36,7 @@ import numpy as np
 from obspy.signal.filter import bandpass
 from scipy.signal import detrend
 
+from sjax.detect.annotate import GPD_PREFILTER
 from sjax.detect.gpd import SAMPLING_RATE, WINDOW_SAMPLES, normalize_windows
 from sjax.detect.real_noise import real_noise_records
 from sjax.detect.synthetic import synthetic_records
@@ -55,7 +56,6 @@ RECORD_SAMPLES = 6000
 LABEL_WIDTH = 20.0
 """σ of the Gaussian phase labels in samples (0.2 s)."""
 
-_BANDPASS = (3.0, 20.0)  # Hz, as in sjax.detect.annotate (GPD_PREFILTER)
 _P_ONSET = (2.0, 20.0)  # s after the record start
 _S_MINUS_P = (0.3, 30.0)  # s, log-uniform
 _SECOND_P = (1.0, 55.0)  # s: where the second event's P lands
@@ -89,9 +89,10 @@ class TrainingRecords(NamedTuple):
 
 
 def _filter_like_annotate(x: np.ndarray) -> np.ndarray:
-    """Demean, detrend and causally band-pass ``(..., samples)`` records as `annotate` does."""
+    """Detrend and band-pass ``(..., samples)`` records with `annotate`'s `GPD_PREFILTER`."""
     x = detrend(np.asarray(x, np.float64), axis=-1, type="linear")
-    return bandpass(x, *_BANDPASS, SAMPLING_RATE, corners=4, zerophase=False)
+    return bandpass(x, GPD_PREFILTER.f_min, GPD_PREFILTER.f_max, SAMPLING_RATE,
+                    corners=GPD_PREFILTER.corners, zerophase=GPD_PREFILTER.zerophase)
 
 
 def _log_uniform(key, shape, low, high):
